@@ -1,0 +1,4 @@
+"""``python -m midigen``; also what ``torchrun -m midigen`` runs."""
+from .cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Corpora: reading folders of music, importing music21's corpora, statistics, splits and caches."""

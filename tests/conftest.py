@@ -1,0 +1,38 @@
+"""Shared fixtures: small real pieces and a per-test cache folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session writes its token cache and styles under a temp folder, never in ~/.cache."""
+    monkeypatch.setenv("MIDIGEN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("MIDIGEN_USER_STYLES", str(tmp_path_factory.getbasetemp() / "user-styles"))
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    return GOLDEN
+
+
+REAL_PIECES = {  # a handful of real pieces from music21's corpus, exported once per test session
+    "bach_bwv269": "bach/bwv269.mxl",
+    "bach_bwv347": "bach/bwv347.mxl",
+    "bach_bwv153.1": "bach/bwv153.1.mxl",
+}
+
+
+@pytest.fixture(scope="session")
+def real_midi_dir(tmp_path_factory) -> Path:
+    """MIDI exports of real corpus pieces (not committed: music21's files stay in music21)."""
+    from music21 import corpus
+
+    out = tmp_path_factory.mktemp("real")
+    for name, source in REAL_PIECES.items():
+        corpus.parse(source).write("midi", fp=str(out / f"{name}.mid"))
+    return out
