@@ -36,3 +36,17 @@ def real_midi_dir(tmp_path_factory) -> Path:
     for name, source in REAL_PIECES.items():
         corpus.parse(source).write("midi", fp=str(out / f"{name}.mid"))
     return out
+
+
+TINY_TRAINING = dict(size="tiny", steps=24, batch_size=4, seq_len=128, eval_every=8, checkpoint_every=8, lr=3e-3,
+                     warmup_steps=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_style(real_midi_dir, tmp_path_factory):
+    """A tiny style trained in seconds on three real chorales: (styles folder, style.json)."""
+    from midigen.train import TrainConfig, train_style
+
+    styles = tmp_path_factory.mktemp("styles")
+    meta = train_style("tiny-bach", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=styles)
+    return styles, meta

@@ -22,6 +22,7 @@ class CorpusStats:
     tempos_bpm: Counter = field(default_factory=Counter)
     programs: Counter = field(default_factory=Counter)
     tracks_per_piece: Counter = field(default_factory=Counter)
+    instrumentations: Counter = field(default_factory=Counter)  # "0,0,0,0": programs of a piece's tracks
     bars_per_piece: list[int] = field(default_factory=list)
     pitch_min: int = 127
     pitch_max: int = 0
@@ -36,6 +37,7 @@ class CorpusStats:
         self.meters[record.meter] += 1
         self.tempos_bpm[int(round(record.tempo_bpm))] += 1
         self.tracks_per_piece[len(record.programs)] += 1
+        self.instrumentations[",".join("drums" if p == DRUM_PROGRAM else str(p) for p in record.programs)] += 1
         for program in record.programs:
             self.programs["drums" if program == DRUM_PROGRAM else str(program)] += 1
         if record.pitch_high:
@@ -51,7 +53,7 @@ class CorpusStats:
 
     def to_json(self) -> dict:
         out = asdict(self)
-        for name in ("keys", "meters", "tempos_bpm", "programs", "tracks_per_piece"):
+        for name in ("keys", "meters", "tempos_bpm", "programs", "tracks_per_piece", "instrumentations"):
             out[name] = {str(k): v for k, v in getattr(self, name).most_common()}
         bars = np.asarray(self.bars_per_piece or [0])
         out["bars_per_piece"] = {"median": float(np.median(bars)), "min": int(bars.min()), "max": int(bars.max())}

@@ -1,0 +1,1 @@
+"""Benchmarks: midigen against its peers, measured in the same run, printed as ratios."""

@@ -1,0 +1,137 @@
+"""Style bundles: ``style.json`` + ``model.safetensors`` in a folder, written atomically, loaded safely.
+
+Loading never unpickles: weights are safetensors, metadata is JSON, and a folder holding anything that
+could be a pickle is refused. The weights' SHA-256 is recorded in ``style.json`` and checked on load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .errors import MidigenError
+from .fsutil import atomic_write_json
+from .model import ModelConfig, MusicTransformer
+from .vocab import VOCAB
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "style.json"
+ALLOWED_FILES = frozenset({META_FILE, WEIGHTS_FILE, "README.md", "LICENSE", "SOURCE.md"})
+PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".joblib", ".npy", ".npz"})
+
+
+@dataclass
+class Bundle:
+    path: Path
+    meta: dict
+    model: MusicTransformer
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.meta["weights"]["sha256"]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bundle(folder: Path, meta: dict, model: MusicTransformer, dtype: torch.dtype = torch.float16) -> dict:
+    """Write weights (``dtype``, fp16 by default: half the size, no measurable loss) and metadata."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict_for_save().items()}
+    save_file(weights, str(folder / WEIGHTS_FILE))
+    meta = {
+        **meta,
+        "format": FORMAT_VERSION,
+        "midigen_version": __version__,
+        "tokenizer": VOCAB.to_json(),
+        "model": model.cfg.to_dict(),
+        "params": model.num_params(),
+        "weights": {"file": WEIGHTS_FILE, "dtype": str(dtype).replace("torch.", ""),
+                    "sha256": sha256_file(folder / WEIGHTS_FILE)},
+    }
+    atomic_write_json(folder / META_FILE, meta)
+    return meta
+
+
+def install(meta: dict, model: MusicTransformer, target: Path) -> dict:
+    """Write a bundle beside ``target`` and swap it in: an interrupted run leaves the old bundle whole.
+
+    The swap is two renames (old -> ``.NAME.old``, new -> NAME); ``styles.find_style`` finishes a swap
+    that was killed between them.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        meta = write_bundle(tmp, meta, model)
+        old = target.parent / f".{target.name}.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def read_meta(folder: Path) -> dict:
+    """``style.json`` of a bundle folder, checked for format and vocabulary."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise MidigenError(f"{folder}: unreadable {META_FILE}: {e}") from e
+    if not isinstance(meta, dict):
+        raise MidigenError(f"{folder}: {META_FILE} is not a JSON object")
+    if meta.get("format") != FORMAT_VERSION:
+        raise MidigenError(f"{folder}: bundle format {meta.get('format')!r} is not supported (this midigen reads {FORMAT_VERSION})")
+    if meta.get("tokenizer") != VOCAB.to_json():
+        raise MidigenError(f"{folder}: the bundle was trained on another token vocabulary ({meta.get('tokenizer')})")
+    return meta
+
+
+def load_bundle(folder: str | Path, device: str | torch.device = "cpu") -> Bundle:
+    """Load and verify a bundle; MidigenError naming the folder and the problem."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    for child in folder.iterdir():
+        if child.suffix.lower() in PICKLE_SUFFIXES or child.name not in ALLOWED_FILES:
+            raise MidigenError(f"{folder}: unexpected file {child.name!r} in a style bundle (refusing to load it)")
+    meta = read_meta(folder)
+    weights_path = folder / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise MidigenError(f"{folder}: {WEIGHTS_FILE} is missing")
+    expected = (meta.get("weights") or {}).get("sha256")
+    if sha256_file(weights_path) != expected:
+        raise MidigenError(f"{folder}: {WEIGHTS_FILE} does not match the SHA-256 in {META_FILE} (corrupt or altered)")
+    try:
+        config = ModelConfig.from_dict(meta["model"])
+        model = MusicTransformer(config)
+        state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
+        model.load_weights(state)
+    except (KeyError, ValueError, SafetensorError) as e:
+        raise MidigenError(f"{folder}: {e}") from e
+    model.to(device).eval()
+    return Bundle(folder, meta, model)

@@ -1,0 +1,43 @@
+"""``midigen compose``: new MIDI in a style."""
+from __future__ import annotations
+
+import click
+
+from .. import compose as api
+
+
+def register(main: click.Group) -> None:
+    main.add_command(compose)
+
+
+@click.command()
+@click.option("--style", required=True, help="Style bundle to compose in (see `midigen styles list`).")
+@click.option("--bars", type=int, required=True, help="Exact length in bars.")
+@click.option("--key", help='Key, e.g. "D minor", "F# major", "Bbm" (default: the style\'s most common).')
+@click.option("--tempo", "tempo_bpm", type=float, help="Tempo in bpm (default: the style's most common).")
+@click.option("--time-sig", help="Time signature, e.g. 3/4 or 6/8 (default: the style's most common).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same style + seed + options = the same file.")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="0 is greedy; higher is wilder.")
+@click.option("--top-p", type=float, default=0.95, show_default=True, help="Nucleus sampling mass.")
+@click.option("--variations", type=int, default=1, show_default=True, help="Write K takes (OUT-1.mid ... OUT-K.mid) in one batched pass.")
+@click.option("--strict-key", is_flag=True, help="Every pitch in the key (minor: natural minor plus raised 6th and 7th).")
+@click.option("--range", "range_", help="Every pitch inside this range, e.g. C3-C6.")
+@click.option("--program", type=int, help="General MIDI program (0-127) for every melodic part.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MIDI file to write.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--styles-dir", type=click.Path(file_okay=False), help="Also look for styles here first.")
+def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, variations, strict_key, range_, program,
+            output, force, styles_dir) -> None:
+    """Compose new MIDI in a style, with exact bars, meter, tempo and key.
+
+    Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
+    """
+    request = api.request_from_strings(
+        bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,
+        top_p=top_p, variations=variations, strict_key=strict_key, program=program)
+    api.check_outputs(api.output_paths(output, variations), force)
+    takes = api.compose(style, request, styles_dir=styles_dir)
+    for path, take in zip(api.write_takes(takes, output, force=force), takes):
+        p = take.provenance
+        click.echo(f"{path}: {p['bars']} bars of {p['time_sig']} in {p['key']} at {p['tempo_bpm']:g} bpm, "
+                   f"{take.piece.n_notes} notes ({p['style']}, seed {p['seed']})")

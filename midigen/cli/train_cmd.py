@@ -1,0 +1,86 @@
+"""``midigen train``: train a style bundle from a folder of music."""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+import click
+from tqdm import tqdm
+
+from ..model import SIZES
+from ..train import TrainConfig, train_style
+
+
+def register(main: click.Group) -> None:
+    main.add_command(train)
+
+
+@click.command()
+@click.option("--style", "name", required=True, help="Name of the style bundle to write.")
+@click.argument("corpus_dir", type=click.Path(exists=True))
+@click.option("--size", type=click.Choice(list(SIZES)), default="small", show_default=True, help="Model size.")
+@click.option("--steps", type=click.IntRange(min=1), help="Optimizer steps (default 1500).")
+@click.option("--epochs", type=click.FloatRange(min=0.01), help="Train for this many passes over the train split instead of --steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Sequences per step.")
+@click.option("--seq-len", type=click.IntRange(min=64), default=512, show_default=True, help="Tokens per sequence.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate.")
+@click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.1, show_default=True, help="Dropout.")
+@click.option("--eval-every", type=click.IntRange(min=1), default=250, show_default=True, help="Steps between validations.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, the batches and the init.")
+@click.option("--from", "from_style", help="Initialise from this bundle and fine-tune.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run of this style from its last checkpoint.")
+@click.option("--styles-dir", type=click.Path(file_okay=False), help="Where to write the bundle (default: the per-user styles folder).")
+def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropout, eval_every, device, seed,
+          from_style, resume, styles_dir) -> None:
+    """Train the style NAME from CORPUS_DIR (MIDI, MusicXML, ABC or kern files) and install its bundle.
+
+    Example: midigen train --style bach corpora/bach-chorales --size small --steps 1500
+    """
+    if steps is None and epochs is not None:
+        steps = _steps_for_epochs(corpus_dir, epochs, batch_size, seq_len, seed)
+    config = TrainConfig(size=size, steps=steps or 1500, batch_size=batch_size, seq_len=seq_len, lr=lr,
+                         dropout=dropout, eval_every=eval_every, checkpoint_every=eval_every, seed=seed, device=device)
+    command = "midigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    bar = tqdm(total=config.steps, desc=f"train {name}", unit="step", dynamic_ncols=True,
+               disable=os.environ.get("RANK", "0") != "0")  # under torchrun only rank 0 draws
+
+    def show(p) -> None:
+        if p.message:
+            bar.write(p.message)
+            return
+        bar.update(p.step - bar.n)
+        postfix = {"loss": f"{p.loss:.3f}", "tok/s": f"{p.tokens_per_s:,.0f}"}
+        if p.best_bits_per_note is not None:
+            postfix["best val bits/note"] = f"{p.best_bits_per_note:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        if p.valid_bits_per_note is not None:
+            bar.write(f"step {p.step}: validation {p.valid_bits_per_note:.3f} bits/note")
+
+    try:
+        meta = train_style(name, corpus_dir, config, styles_dir=styles_dir, from_style=from_style, resume=resume,
+                           progress=show, command=command)
+    except KeyboardInterrupt as e:
+        bar.close()
+        click.echo(str(e.args[0]) if e.args else "interrupted", err=True)
+        sys.exit(130)
+    bar.close()
+    if not meta:
+        return
+    test = meta["metrics"].get("test") or meta["metrics"].get("valid")
+    sizes = meta["corpus"]["split"]["sizes"]
+    click.echo(f"split: train {sizes['train']}, valid {sizes['valid']}, test {sizes['test']} pieces")
+    if test:
+        click.echo(f"test bits/note: model {test['model']['bits_per_note']:.3f} "
+                   f"(grammar-masked {test['model_grammar_masked']['bits_per_note']:.3f}), "
+                   f"{meta['metrics']['ngram_order']}-gram {test['ngram']['bits_per_note']:.3f}")
+    click.echo(f"style '{name}' installed ({meta['params'] / 1e6:.2f}M parameters)")
+
+
+def _steps_for_epochs(corpus_dir, epochs: float, batch_size: int, seq_len: int, seed: int) -> int:
+    from ..train import load_corpus
+
+    corpus = load_corpus(corpus_dir, seed)
+    tokens = sum(corpus.dataset.records[i].length for i in corpus.split.train)
+    return max(1, round(epochs * tokens / (batch_size * seq_len)))

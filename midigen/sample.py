@@ -1,0 +1,111 @@
+"""Batched, constrained sampling with the model's KV cache.
+
+Every row starts from a prompt (at least a header) and draws one token per step from the model's
+distribution restricted to the row's mask (grammar + constraints), with temperature and nucleus
+(top-p) sampling; temperature 0 is greedy. Rows are independent takes decoded in one batch, so K
+variations cost about one forward pass per step, not K. A torch.Generator seeded by the caller makes
+the result a pure function of (weights, prompt, constraints, seed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .constraints import ConstrainedState
+from .vocab import VOCAB
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_tokens: int = 20000  # hard stop per row, far above any real piece of the requested length
+
+
+def _pick(logits: torch.Tensor, mask: torch.Tensor, params: SamplingParams, generator: torch.Generator) -> torch.Tensor:
+    """One id per row from logits (B, V) restricted to mask (B, V)."""
+    logits = logits.float().masked_fill(~mask, float("-inf"))
+    if params.temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits / params.temperature, dim=-1)
+    if params.top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs  # mass of the ids ranked above each id
+        sorted_probs = sorted_probs.masked_fill(before > params.top_p, 0.0)  # the top id always stays
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+@torch.inference_mode()
+def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], params: SamplingParams,
+           seed: int = 0, device: torch.device | str = "cpu") -> list[np.ndarray]:
+    """Continue each prompt until its state reaches EOS; returns prompt + continuation per row.
+
+    ``states[i]`` must already have advanced through ``prompts[i]``. Prompts of different lengths are
+    handled by feeding the common prefix length at once, then the rest row by row with forced tokens.
+    """
+    device = torch.device(device)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    rows = len(prompts)
+    out = [list(map(int, p)) for p in prompts]
+    common = min(len(p) for p in prompts)
+    fed = [common] * rows  # tokens of out[i] already in the cache
+    cache, logits = _prefill_window(model, out, fed, device)
+    done = [s.finished for s in states]
+    pad = VOCAB.offsets["PAD"]
+    for _ in range(params.max_tokens):
+        if all(done):
+            break
+        masks, forced = [], []
+        for i in range(rows):
+            if done[i] or fed[i] < len(out[i]):  # finished, or still feeding its longer prompt
+                masks.append(np.ones(VOCAB.size, dtype=bool))
+                forced.append(pad if done[i] else out[i][fed[i]])
+            else:
+                masks.append(states[i].mask())
+                forced.append(None)
+        mask = torch.from_numpy(np.stack(masks)).to(device)
+        picked = _pick(logits, mask, params, generator).tolist()
+        step_ids = []
+        for i in range(rows):
+            if forced[i] is not None:
+                step_ids.append(forced[i])
+                if not done[i]:
+                    fed[i] += 1
+                continue
+            token = picked[i]
+            states[i].advance(token)
+            out[i].append(token)
+            fed[i] += 1
+            step_ids.append(token)
+            done[i] = states[i].finished
+        if all(done):
+            break
+        if cache.length >= cache.max_len:  # context full: keep the header and the most recent half
+            cache, logits = _prefill_window(model, out, fed, device)
+            continue
+        logits = model.decode_step(torch.as_tensor(step_ids, device=device), cache)
+    return [np.asarray(o, dtype=np.int64) for o in out]
+
+
+def _prefill_window(model, out: list[list[int]], fed: list[int], device):
+    """A fresh cache holding, per row, its header and as many of its latest fed tokens as fit in half
+    the context (rows share one header length, so the windows line up); logits of the last position."""
+    header = _header_length(out[0])
+    if any(_header_length(o) != header for o in out):
+        raise ValueError("rows sampled together must share one header length")
+    room = max(1, min(model.cfg.max_seq_len // 2, min(fed)) - header)
+    windows = [o[:header] + o[max(header, f - room): f] for o, f in zip(out, fed)]
+    width = min(len(w) for w in windows)
+    windows = [w[:header] + w[len(w) - (width - header):] for w in windows]
+    cache = model.new_cache(len(out))
+    logits = model.prefill(torch.as_tensor(np.asarray(windows, dtype=np.int64), device=device), cache)
+    return cache, logits
+
+
+def _header_length(ids: np.ndarray) -> int:
+    """Tokens before the first Bar."""
+    bars = np.flatnonzero(np.asarray(ids) == VOCAB.offsets["Bar"])
+    return int(bars[0]) if len(bars) else len(ids)

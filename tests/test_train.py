@@ -1,0 +1,141 @@
+"""Training: the tiny model learns, bundles round-trip exactly, bad bundles are refused, resume works."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from midigen.bundle import load_bundle, write_bundle
+from midigen.errors import MidigenError
+from midigen.model import MusicTransformer, config_for_size
+from midigen.train import TrainConfig, train_style
+from midigen.vocab import VOCAB
+
+from .conftest import TINY_TRAINING
+
+
+def test_loss_at_init_is_about_ln_vocab():
+    torch.manual_seed(0)
+    model = MusicTransformer(config_for_size("tiny", VOCAB.size, 128))
+    x, y = torch.randint(0, VOCAB.size, (2, 4, 64))  # targets unrelated to inputs (tied weights favour x itself)
+    _, loss = model(x, y)
+    assert abs(loss.item() - math.log(VOCAB.size)) < 0.3
+
+
+def test_tiny_style_bundle_records_what_it_was_made_of(tiny_style):
+    styles, meta = tiny_style
+    assert (styles / "tiny-bach" / "style.json").is_file()
+    assert meta["training"]["steps_done"] == 24 and meta["training"]["size"] == "tiny"
+    assert sum(meta["corpus"]["split"]["sizes"].values()) == 3
+    assert meta["corpus"]["stats"]["keys"] and meta["corpus"]["stats"]["meters"]
+    for side in ("valid", "test"):
+        m = meta["metrics"][side]
+        assert m["model"]["bits_per_note"] > 0 and m["ngram"]["bits_per_note"] > 0
+        assert m["model_grammar_masked"]["bits_per_note"] <= m["model"]["bits_per_note"] + 1e-6
+    assert not (styles / ".train-tiny-bach").exists()  # the work folder is gone after success
+
+
+def test_tiny_training_learns(tiny_style):
+    _, meta = tiny_style
+    valid = meta["metrics"]["valid"]["model"]
+    assert valid["nats_per_token"] < math.log(VOCAB.size) - 1.0  # far below the uniform guess
+
+
+def test_bundle_round_trip_is_exact_with_tied_weights(tiny_style, tmp_path):
+    styles, _ = tiny_style
+    bundle = load_bundle(styles / "tiny-bach")
+    assert bundle.model.lm_head.weight is bundle.model.tok_emb.weight
+    copy = tmp_path / "copy"
+    write_bundle(copy, {k: v for k, v in bundle.meta.items()}, bundle.model)
+    again = load_bundle(copy)
+    for (k, a), (_, b) in zip(bundle.model.state_dict().items(), again.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    assert again.weights_sha256 == bundle.weights_sha256
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "extra.pkl").write_bytes(b"\x80\x04."), "unexpected file 'extra.pkl'"),
+    (lambda d: _edit_meta(d, format=99), "bundle format 99"),
+    (lambda d: _edit_meta(d, tokenizer={"format": 1, "size": 7, "names_sha1": "x"}), "another token vocabulary"),
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-8] + b"12345678"), "SHA-256"),
+    (lambda d: _edit_meta(d, model={**json.loads((d / "style.json").read_text())["model"], "n_embd": 64, "n_head": 2}),
+     "do not fit"),
+])
+def test_damaged_bundles_are_refused(tiny_style, tmp_path, damage, message):
+    styles, _ = tiny_style
+    folder = tmp_path / "b"
+    shutil.copytree(styles / "tiny-bach", folder)
+    damage(folder)
+    with pytest.raises(MidigenError, match=message):
+        load_bundle(folder)
+
+
+def _edit_meta(folder, **changes):
+    meta = json.loads((folder / "style.json").read_text())
+    meta.update(changes)
+    (folder / "style.json").write_text(json.dumps(meta))
+
+
+def test_interrupt_then_resume_continues_the_step_count(real_midi_dir, tmp_path):
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 16, "eval_every": 4, "checkpoint_every": 4})
+    seen = []
+
+    def stop_at_6(p):
+        seen.append(p.step)
+        if p.step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="after step 6"):
+        train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, progress=stop_at_6)
+    assert not (tmp_path / "resumable").exists()
+    state = json.loads((tmp_path / ".train-resumable" / "state.json").read_text())
+    assert state["step"] == 6
+    seen.clear()
+    meta = train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, resume=True, progress=lambda p: seen.append(p.step))
+    assert seen[0] == 7 and meta["training"]["steps_done"] == 16
+
+
+def test_resume_without_checkpoint_is_a_clear_error(real_midi_dir, tmp_path):
+    with pytest.raises(MidigenError, match="nothing to resume"):
+        train_style("never-ran", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path, resume=True)
+
+
+def test_fine_tune_from_a_bundle(tiny_style, real_midi_dir, tmp_path):
+    styles, _ = tiny_style
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
+    meta = train_style("tuned", real_midi_dir, config, styles_dir=styles, from_style="tiny-bach")
+    assert meta["training"]["from_style"] == "tiny-bach"
+    shutil.rmtree(styles / "tuned")
+
+
+def test_nothing_usable_is_a_clear_error(tmp_path):
+    (tmp_path / "a.mid").write_bytes(b"junk")
+    with pytest.raises(MidigenError, match="no usable pieces"):
+        train_style("empty", tmp_path, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path / "styles")
+
+
+def test_bad_names_and_settings():
+    with pytest.raises(MidigenError, match="invalid style name"):
+        train_style("../escape", ".", TrainConfig(**TINY_TRAINING))
+    with pytest.raises(MidigenError, match="size must be one of"):
+        TrainConfig(size="huge")
+
+
+def test_two_process_gloo_training(real_midi_dir, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MIDIGEN_CACHE": str(tmp_path / "cache")}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517"]
+    cmd = torchrun + ["-m", "midigen", "train", "--style", "ddp", str(real_midi_dir), "--size", "tiny", "--steps", "6",
+                      "--batch-size", "2", "--seq-len", "128", "--eval-every", "3", "--device", "cpu",
+                      "--styles-dir", str(tmp_path / "styles")]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "styles" / "ddp" / "style.json").read_text())
+    assert meta["training"]["steps_done"] == 6
+    assert np.isfinite(meta["metrics"]["valid"]["model"]["bits_per_note"])
