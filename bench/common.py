@@ -15,10 +15,10 @@ CORPORA = Path(os.environ.get("MIDIGEN_BENCH_CORPORA", ROOT / "corpora"))
 
 def corpus_dir(collection: str, limit: int | None = None) -> Path:
     """A music21 collection as MIDI files, imported with midigen's own command the first time."""
-    from midigen.corpus.music21_import import import_collection
-
     folder = CORPORA / collection
     if not (folder / "manifest.json").exists() or limit:
+        from midigen.corpus.music21_import import import_collection
+
         import_collection(collection, folder, workers=os.cpu_count() or 2, limit=limit)
     return folder
 

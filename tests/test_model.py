@@ -12,16 +12,36 @@ from midigen.model import SIZES, ModelConfig, MusicTransformer, config_for_size
 V = 64
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models are tiny: one thread is faster, and immune to OpenMP stalls on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny(vocab: int = V, seq: int = 64, **kw) -> MusicTransformer:
     torch.manual_seed(0)
     return MusicTransformer(config_for_size("tiny", vocab, seq, dropout=0.0, **kw)).eval()
 
 
 def small_multihead() -> MusicTransformer:
-    """Two layers and four heads: enough structure for cache bugs (head order, layer order) to show."""
+    """Two layers and four heads: enough structure for cache bugs (head order, layer order) to show.
+
+    Dropout is on and the model left in training mode: the cached path must ignore both.
+    """
     torch.manual_seed(1)
-    cfg = ModelConfig(vocab_size=V, n_layer=2, n_head=4, n_embd=32, max_seq_len=64, dropout=0.0)
-    return MusicTransformer(cfg).eval()
+    cfg = ModelConfig(vocab_size=V, n_layer=2, n_head=4, n_embd=32, max_seq_len=64, dropout=0.5)
+    return MusicTransformer(cfg).train()
+
+
+def full_logits(model: MusicTransformer, idx: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(idx)
+    model.train()
+    return logits
 
 
 @pytest.mark.parametrize("change, message", [
@@ -96,8 +116,7 @@ def test_tiny_model_overfits_one_batch():
 def test_cached_decoding_equals_full_forward(batch):
     model = small_multihead()
     idx = torch.randint(0, V, (batch, 48), generator=torch.Generator().manual_seed(batch))
-    with torch.no_grad():
-        full, _ = model(idx)
+    full = full_logits(model, idx)
     cache = model.new_cache(batch, 48)
     steps = [model.prefill(idx[:, :1], cache)]
     steps += [model.decode_step(idx[:, t], cache) for t in range(1, 48)]
@@ -108,8 +127,7 @@ def test_cached_decoding_equals_full_forward(batch):
 def test_chunked_prefill_equals_full_forward():
     model = small_multihead()
     idx = torch.randint(0, V, (2, 40), generator=torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        full, _ = model(idx)
+    full = full_logits(model, idx)
     cache = model.new_cache(2, 40)
     assert (model.prefill(idx[:, :10], cache) - full[:, 9]).abs().max() < 1e-4
     assert (model.prefill(idx[:, 10:25], cache) - full[:, 24]).abs().max() < 1e-4  # a chunk after others
@@ -119,8 +137,7 @@ def test_chunked_prefill_equals_full_forward():
 def test_cache_reorder_selects_rows():
     model = small_multihead()
     idx = torch.randint(0, V, (3, 20), generator=torch.Generator().manual_seed(3))
-    with torch.no_grad():
-        full, _ = model(idx)
+    full = full_logits(model, idx)
     cache = model.new_cache(3, 20)
     model.prefill(idx[:, :12], cache)
     cache.reorder([2, 0, 2, 1])
@@ -172,3 +189,12 @@ def test_load_weights_names_what_does_not_fit():
         model.load_weights({**weights, "tok_emb.weight": torch.zeros(V + 1, 32)})
     with pytest.raises(ValueError, match="differs from tok_emb.weight"):
         model.load_weights({**weights, "lm_head.weight": torch.zeros(V, 32)})
+
+
+def test_dropout_acts_in_training_forward_only():
+    model = small_multihead()
+    idx = torch.randint(0, V, (2, 16))
+    eval_logits = full_logits(model, idx)
+    assert not torch.allclose(model(idx)[0], eval_logits)  # training mode, dropout 0.5
+    model.eval()
+    assert torch.equal(model(idx)[0], eval_logits)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from .. import compose as api
-
 
 def register(main: click.Group) -> None:
     main.add_command(compose)
@@ -32,6 +30,8 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
 
     Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
     """
+    from .. import compose as api  # torch loads here, not when the CLI starts
+
     request = api.request_from_strings(
         bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,
         top_p=top_p, variations=variations, strict_key=strict_key, program=program)

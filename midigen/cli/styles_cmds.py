@@ -5,8 +5,6 @@ import json
 
 import click
 
-from .. import style_info
-
 
 def register(main: click.Group) -> None:
     main.add_command(styles)
@@ -25,6 +23,8 @@ def list_(as_json: bool, styles_dir: str | None) -> None:
 
     Example: midigen styles list
     """
+    from .. import style_info
+
     rows = style_info.list_styles(styles_dir)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
@@ -49,6 +49,8 @@ def show(name: str, as_json: bool, styles_dir: str | None) -> None:
 
     Example: midigen styles show bach-chorales
     """
+    from .. import style_info
+
     meta = style_info.show_style(name, styles_dir)
     click.echo(json.dumps(meta, indent=1) if as_json else "\n".join(style_info.describe(meta)))
 
@@ -62,6 +64,8 @@ def rm(name: str, styles_dir: str | None, yes: bool) -> None:
 
     Example: midigen styles rm my-style --yes
     """
+    from .. import style_info
+
     path = style_info.style_path(name, styles_dir)
     if not yes:
         click.confirm(f"Remove {path}?", abort=True)

@@ -8,9 +8,6 @@ import sys
 import click
 from tqdm import tqdm
 
-from ..model import SIZES
-from ..train import TrainConfig, train_style
-
 
 def register(main: click.Group) -> None:
     main.add_command(train)
@@ -19,7 +16,7 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--style", "name", required=True, help="Name of the style bundle to write.")
 @click.argument("corpus_dir", type=click.Path(exists=True))
-@click.option("--size", type=click.Choice(list(SIZES)), default="small", show_default=True, help="Model size.")
+@click.option("--size", type=click.Choice(["tiny", "small", "base"]), default="small", show_default=True, help="Model size.")
 @click.option("--steps", type=click.IntRange(min=1), help="Optimizer steps (default 1500).")
 @click.option("--epochs", type=click.FloatRange(min=0.01), help="Train for this many passes over the train split instead of --steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Sequences per step.")
@@ -38,6 +35,8 @@ def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropou
 
     Example: midigen train --style bach corpora/bach-chorales --size small --steps 1500
     """
+    from ..train import TrainConfig, train_style  # torch loads here, not when the CLI starts
+
     if steps is None and epochs is not None:
         steps = _steps_for_epochs(corpus_dir, epochs, batch_size, seq_len, seed)
     config = TrainConfig(size=size, steps=steps or 1500, batch_size=batch_size, seq_len=seq_len, lr=lr,
