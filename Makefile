@@ -29,16 +29,22 @@ lint: setup
 bench: setup
 	$(PY) -m bench.run_all
 
+# The main job on the shipped styles: a 16-bar piece in two styles, written to out/.
 demo: setup
-	$(PY) -m midigen corpus import music21 bach-chorales out/corpora/bach-chorales --limit 24
-	$(PY) -m midigen corpus stats out/corpora/bach-chorales
-	$(PY) -m midigen corpus split out/corpora/bach-chorales
+	$(PY) -m midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 76 --seed 1 -o out/bach-chorales.mid --force
+	$(PY) -m midigen compose --style irish-folk --bars 16 --key "G major" --tempo 112 --seed 1 -o out/irish-folk.mid --force
+	@echo "demo: wrote out/bach-chorales.mid and out/irish-folk.mid (drag them into your DAW)"
 
 corpora: setup
 	for c in $(CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
 
+# Rebuild the shipped style bundles exactly as they were made (see styles/README.md for timings).
+STYLE_TRAINING := --size small --steps 400 --batch-size 8 --seq-len 512 --eval-every 100 --seed 0 --styles-dir styles
 styles: setup
-	@echo "styles: see styles/README.md (needs issue 'train' to land)"; exit 1
+	$(PY) -m midigen corpus import music21 bach-chorales corpora/bach-chorales
+	$(PY) -m midigen corpus import music21 irish-oneills corpora/irish-oneills
+	$(PY) -m midigen train --style bach-chorales corpora/bach-chorales $(STYLE_TRAINING)
+	$(PY) -m midigen train --style irish-folk corpora/irish-oneills $(STYLE_TRAINING)
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}

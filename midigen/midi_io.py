@@ -27,6 +27,7 @@ from .piece import (
     Track,
     bar_index_of,
     bar_starts_steps,
+    check_meter,
     quantize,
 )
 from .vocab import METERS, STEPS_PER_QUARTER, bar_length_steps
@@ -34,6 +35,7 @@ from .vocab import METERS, STEPS_PER_QUARTER, bar_length_steps
 MAX_FILE_BYTES = 16 * 1024 * 1024  # the largest real MIDI files are a few MB
 MAX_NOTES = 500_000
 MAX_TRACK_CHUNKS = 1024
+MAX_MAP_EVENTS = 20_000  # tempo + time-signature events; real files have hundreds, each costs ~25 µs
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
 GM_NAMES_SHORT = ("Piano", "Chromatic Perc.", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
@@ -86,7 +88,9 @@ def _meter_map(events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]
         bar_start_step += bars_elapsed * length
         if bar > MAX_BARS:
             break
-        meters.append((bar, *normalize_meter(num, den)))
+        num, den = normalize_meter(num, den)
+        check_meter(num, den)  # before its bar length is divided by: 3/0 or 1/64 would divide by zero
+        meters.append((bar, num, den))
     return meters
 
 
@@ -119,6 +123,9 @@ def _parse(data: bytes) -> tuple[Piece, int]:
         raise MidigenError(f"{n_in} notes (at most {MAX_NOTES})")
     if n_in == 0:
         raise MidigenError("no notes")
+    n_map = len(score.tempos) + len(score.time_signatures)
+    if n_map > MAX_MAP_EVENTS:
+        raise MidigenError(f"{n_map} tempo and time-signature events (at most {MAX_MAP_EVENTS})")
 
     tracks, parts = [], []
     for track in score.tracks:
@@ -204,6 +211,8 @@ def to_midi_file(piece: Piece, *, key_signature: int | None = None, text: str | 
         channel = channels[t]
         name = names[t] if t < len(names) and names[t] else track_display_name(track, t)
         events = [(0, 0, mido.MetaMessage("track_name", name=name))]
+        if key is not None:  # also on each part: MuseScore 3 reads key signatures only from note tracks
+            events.append((0, 0, mido.MetaMessage("key_signature", key=mido_key_name(key))))
         if not track.is_drum:
             events.append((0, 1, mido.Message("program_change", program=track.program, channel=channel)))
         for start, duration, pitch, velocity, _ in piece.notes[piece.notes[:, TRACK] == t].tolist():

@@ -47,6 +47,10 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
     handled by feeding the common prefix length at once, then the rest row by row with forced tokens.
     """
     device = torch.device(device)
+    if device.type == "cpu":
+        # A decoding step is a chain of small matrix-vector products: a second thread costs more in
+        # hand-offs than it saves (measured on 2 cores: 1.6 vs 2.6-3.1 ms/token for the small size).
+        torch.set_num_threads(1)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     rows = len(prompts)
     out = [list(map(int, p)) for p in prompts]

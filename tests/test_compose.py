@@ -168,3 +168,22 @@ def test_parse_range():
     assert parse_range("F#2 - 70") == (42, 70)
     with pytest.raises(MidigenError):
         parse_range("C3")
+
+
+def test_cli_compose_with_piano_roll_and_audio(tiny_style, tmp_path):
+    import shutil
+    import wave
+
+    styles, _ = tiny_style
+    args = ["compose", "--style", "tiny-bach", "--styles-dir", str(styles), "--bars", "2", "--tempo", "120",
+            "--time-sig", "4/4", "-o", str(tmp_path / "x.mid"), "--png", str(tmp_path / "x.png")]
+    have_synth = shutil.which("fluidsynth") is not None
+    if have_synth:
+        args += ["--wav", str(tmp_path / "x.wav")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x.png").stat().st_size > 1000
+    if have_synth:
+        with wave.open(str(tmp_path / "x.wav")) as w:
+            seconds = w.getnframes() / w.getframerate()
+        assert 4.0 <= seconds <= 5.5  # 2 bars of 4/4 at 120 bpm, plus the release

@@ -23,9 +23,12 @@ def register(main: click.Group) -> None:
 @click.option("--program", type=int, help="General MIDI program (0-127) for every melodic part.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MIDI file to write.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--wav", type=click.Path(dir_okay=False), help="Also render the (first) take to this WAV file with FluidSynth.")
+@click.option("--png", type=click.Path(dir_okay=False), help="Also draw the (first) take's piano roll to this PNG file.")
+@click.option("--soundfont", type=click.Path(exists=True, dir_okay=False), help="General MIDI soundfont for --wav.")
 @click.option("--styles-dir", type=click.Path(file_okay=False), help="Also look for styles here first.")
 def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, variations, strict_key, range_, program,
-            output, force, styles_dir) -> None:
+            output, force, wav, png, soundfont, styles_dir) -> None:
     """Compose new MIDI in a style, with exact bars, meter, tempo and key.
 
     Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
@@ -35,9 +38,20 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
     request = api.request_from_strings(
         bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,
         top_p=top_p, variations=variations, strict_key=strict_key, program=program)
-    api.check_outputs(api.output_paths(output, variations), force)
+    from pathlib import Path
+
+    extras = [Path(p) for p in (wav, png) if p]
+    api.check_outputs(api.output_paths(output, variations) + extras, force)
     takes = api.compose(style, request, styles_dir=styles_dir)
     for path, take in zip(api.write_takes(takes, output, force=force), takes):
         p = take.provenance
         click.echo(f"{path}: {p['bars']} bars of {p['time_sig']} in {p['key']} at {p['tempo_bpm']:g} bpm, "
                    f"{take.piece.n_notes} notes ({p['style']}, seed {p['seed']})")
+    if wav:
+        from ..render import render_wav
+
+        click.echo(f"{render_wav(takes[0].piece, wav, soundfont=soundfont)}: audio preview")
+    if png:
+        from ..plot import plot_piano_roll
+
+        click.echo(f"{plot_piano_roll(takes[0].piece, png)}: piano roll")

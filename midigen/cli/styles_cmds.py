@@ -1,4 +1,4 @@
-"""``midigen styles``: list, show and remove installed style bundles."""
+"""``midigen styles``: list, show, remove, export and import style bundles."""
 from __future__ import annotations
 
 import json
@@ -71,3 +71,38 @@ def rm(name: str, styles_dir: str | None, yes: bool) -> None:
         click.confirm(f"Remove {path}?", abort=True)
     style_info.remove_style(name, styles_dir)
     click.echo(f"removed {path}")
+
+
+@styles.command("export")
+@click.argument("name")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--styles-dir", type=click.Path(file_okay=False), help="Also look here first.")
+@click.option("--force", is_flag=True, help="Overwrite ARCHIVE if it exists.")
+def export(name: str, archive: str, styles_dir: str | None, force: bool) -> None:
+    """Write a style bundle to a .tar.gz file to share (verified before it is written).
+
+    Example: midigen styles export bach-chorales bach-chorales.tar.gz
+    """
+    from .. import style_archive
+
+    path = style_archive.export_style(name, archive, styles_dir=styles_dir, force=force)
+    click.echo(f"exported {name} -> {path}")
+
+
+@styles.command("import")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--name", help="Install under this name instead of the archive's.")
+@click.option("--styles-dir", type=click.Path(file_okay=False), help="Install here (default: the per-user styles folder).")
+@click.option("--force", is_flag=True, help="Replace an installed style of the same name.")
+def import_(archive: str, name: str | None, styles_dir: str | None, force: bool) -> None:
+    """Install a style bundle from a .tar.gz file, checked and verified before it is installed.
+
+    Refuses links, paths outside the bundle, unknown or pickle files, oversize members and bundles
+    whose weights do not match their SHA-256 or shapes.
+
+    Example: midigen styles import bach-chorales.tar.gz --name bach-shared
+    """
+    from .. import style_archive
+
+    path = style_archive.import_style(archive, name=name, styles_dir=styles_dir, force=force)
+    click.echo(f"imported {path.name} -> {path}")

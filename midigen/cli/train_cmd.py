@@ -8,6 +8,8 @@ import sys
 import click
 from tqdm import tqdm
 
+SHOW_SKIPPED = 20  # skipped files listed after training; all of them are in the bundle's style.json
+
 
 def register(main: click.Group) -> None:
     main.add_command(train)
@@ -42,10 +44,13 @@ def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropou
     config = TrainConfig(size=size, steps=steps or 1500, batch_size=batch_size, seq_len=seq_len, lr=lr,
                          dropout=dropout, eval_every=eval_every, checkpoint_every=eval_every, seed=seed, device=device)
     command = "midigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    bar = tqdm(total=config.steps, desc=f"train {name}", unit="step", dynamic_ncols=True,
-               disable=os.environ.get("RANK", "0") != "0")  # under torchrun only rank 0 draws
+    bars: list[tqdm] = []  # drawn at the first report, so that an error before training is one line
 
     def show(p) -> None:
+        if not bars:
+            bars.append(tqdm(total=config.steps, desc=f"train {name}", unit="step", dynamic_ncols=True,
+                             disable=os.environ.get("RANK", "0") != "0"))  # under torchrun only rank 0 draws
+        bar = bars[0]
         if p.message:
             bar.write(p.message)
             return
@@ -57,17 +62,28 @@ def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropou
         if p.valid_bits_per_note is not None:
             bar.write(f"step {p.step}: validation {p.valid_bits_per_note:.3f} bits/note")
 
+    interrupted = None
     try:
         meta = train_style(name, corpus_dir, config, styles_dir=styles_dir, from_style=from_style, resume=resume,
                            progress=show, command=command)
     except KeyboardInterrupt as e:
-        bar.close()
-        click.echo(str(e.args[0]) if e.args else "interrupted", err=True)
+        interrupted = str(e.args[0]) if e.args else "interrupted"
+    finally:
+        for bar in bars:
+            bar.close()
+    if interrupted is not None:
+        click.echo(interrupted, err=True)
         sys.exit(130)
-    bar.close()
     if not meta:
         return
     test = meta["metrics"].get("test") or meta["metrics"].get("valid")
+    skipped = meta["corpus"]["stats"].get("skipped", [])
+    if skipped:
+        click.echo(f"skipped {len(skipped)} files that could not be used:")
+        for s in skipped[:SHOW_SKIPPED]:
+            click.echo(f"  {s['path']}: {s['reason']}")
+        if len(skipped) > SHOW_SKIPPED:
+            click.echo(f"  ... and {len(skipped) - SHOW_SKIPPED} more (midigen styles show {name} --json)")
     sizes = meta["corpus"]["split"]["sizes"]
     click.echo(f"split: train {sizes['train']}, valid {sizes['valid']}, test {sizes['test']} pieces")
     if test:
