@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese palestrina
 
-.PHONY: setup test test-slow lint bench demo corpora styles clean-cache
+.PHONY: setup test test-slow lint bench fuzz demo corpora styles clean-cache
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,11 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench.run_all
+
+# Hostile-file fuzzing: FUZZ_FILES=100000 for a long run.
+FUZZ_FILES ?= 10000
+fuzz: setup
+	$(PY) -m bench.fuzz --files $(FUZZ_FILES) --seed 0
 
 # The main job on the shipped styles: a 16-bar piece in two styles, written to out/.
 demo: setup

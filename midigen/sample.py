@@ -3,7 +3,7 @@
 Every row starts from a prompt (at least a header) and draws one token per step from the model's
 distribution restricted to the row's mask (grammar + constraints), with temperature and nucleus
 (top-p) sampling; temperature 0 is greedy. Rows are independent takes decoded in one batch, so K
-variations cost about one forward pass per step, not K. A torch.Generator seeded by the caller makes
+variations cost about one forward pass per step, not K. A numpy Generator seeded by the caller makes
 the result a pure function of (weights, prompt, constraints, seed).
 """
 from __future__ import annotations
@@ -24,18 +24,28 @@ class SamplingParams:
     max_tokens: int = 20000  # hard stop per row, far above any real piece of the requested length
 
 
-def _pick(logits: torch.Tensor, mask: torch.Tensor, params: SamplingParams, generator: torch.Generator) -> torch.Tensor:
-    """One id per row from logits (B, V) restricted to mask (B, V)."""
-    logits = logits.float().masked_fill(~mask, float("-inf"))
+def _pick(logits: np.ndarray, mask: np.ndarray, params: SamplingParams, rng: np.random.Generator) -> int:
+    """One id from a row of logits (V,) restricted to a mask (V,): temperature, then nucleus (top-p).
+
+    Works on the allowed ids only (rarely more than 130 of the ~600), in numpy: at batch 1 this costs a
+    few microseconds where sorting the whole vocabulary in torch cost ~0.4 ms a token.
+    """
+    ids = np.flatnonzero(mask)
+    if len(ids) == 1:
+        return int(ids[0])
+    scores = logits[ids].astype(np.float64)
     if params.temperature <= 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits / params.temperature, dim=-1)
+        return int(ids[np.argmax(scores)])
+    probs = np.exp((scores - scores.max()) / params.temperature)
+    probs /= probs.sum()
     if params.top_p < 1.0:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
-        before = sorted_probs.cumsum(dim=-1) - sorted_probs  # mass of the ids ranked above each id
-        sorted_probs = sorted_probs.masked_fill(before > params.top_p, 0.0)  # the top id always stays
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        order = np.argsort(-probs, kind="stable")
+        ranked = probs[order]
+        keep = order[np.cumsum(ranked) - ranked <= params.top_p]  # the mass above each id; the top id stays
+        ids, probs = ids[keep], probs[keep]
+    cumulative = np.cumsum(probs)
+    choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return int(ids[min(choice, len(ids) - 1)])
 
 
 @torch.inference_mode()
@@ -51,7 +61,7 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
         # A decoding step is a chain of small matrix-vector products: a second thread costs more in
         # hand-offs than it saves (measured on 2 cores: 1.6 vs 2.6-3.1 ms/token for the small size).
         torch.set_num_threads(1)
-    generator = torch.Generator(device="cpu").manual_seed(seed)
+    rng = np.random.default_rng(seed)
     rows = len(prompts)
     out = [list(map(int, p)) for p in prompts]
     common = min(len(p) for p in prompts)
@@ -62,24 +72,15 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
     for _ in range(params.max_tokens):
         if all(done):
             break
-        masks, forced = [], []
-        for i in range(rows):
-            if done[i] or fed[i] < len(out[i]):  # finished, or still feeding its longer prompt
-                masks.append(np.ones(VOCAB.size, dtype=bool))
-                forced.append(pad if done[i] else out[i][fed[i]])
-            else:
-                masks.append(states[i].mask())
-                forced.append(None)
-        mask = torch.from_numpy(np.stack(masks)).to(device)
-        picked = _pick(logits, mask, params, generator).tolist()
+        scores = logits.float().cpu().numpy()
         step_ids = []
         for i in range(rows):
-            if forced[i] is not None:
-                step_ids.append(forced[i])
+            if done[i] or fed[i] < len(out[i]):  # finished, or still feeding its longer prompt
+                step_ids.append(pad if done[i] else out[i][fed[i]])
                 if not done[i]:
                     fed[i] += 1
                 continue
-            token = picked[i]
+            token = _pick(scores[i], states[i].mask(), params, rng)
             states[i].advance(token)
             out[i].append(token)
             fed[i] += 1

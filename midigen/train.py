@@ -133,9 +133,18 @@ def _save_checkpoint(work: Path, model, optimizer, step: int, best: dict, config
     work.mkdir(parents=True, exist_ok=True)
     for name, tensors in ((CHECKPOINT_WEIGHTS, model.state_dict_for_save()), (CHECKPOINT_OPTIMIZER, _optimizer_tensors(optimizer))):
         tmp = work / f".{name}.tmp"
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"step": str(step)})
         os.replace(tmp, work / name)
     atomic_write_json(work / CHECKPOINT_STATE, {"step": step, "best": best, "config": config.to_dict()})
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    """The step a checkpoint file was saved at (in its safetensors metadata)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        step = (f.metadata() or {}).get("step")
+    return int(step) if step is not None else None
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -307,6 +316,10 @@ def _resume(work: Path, model, optimizer, config: TrainConfig) -> tuple[int, dic
     saved = TrainConfig.from_dict(state["config"])
     if (saved.size, saved.seq_len, saved.seed) != (config.size, config.seq_len, config.seed):
         raise MidigenError("--resume needs the same --size, --seq-len and --seed as the interrupted run")
+    steps = {_checkpoint_step(work / name) for name in (CHECKPOINT_WEIGHTS, CHECKPOINT_OPTIMIZER)} | {int(state["step"])}
+    if len(steps) != 1:  # killed between the three files of one checkpoint
+        raise MidigenError(f"the checkpoint in {work} was interrupted while being written (steps {sorted(steps)}); "
+                           "train again without --resume")
     model.load_weights(load_file(str(work / CHECKPOINT_WEIGHTS)))
     _load_optimizer_tensors(optimizer, load_file(str(work / CHECKPOINT_OPTIMIZER)))
     return int(state["step"]), state["best"]

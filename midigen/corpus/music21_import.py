@@ -20,8 +20,7 @@ from ..errors import MidigenError
 from ..fsutil import atomic_write_json, atomic_write_text
 from ..keys import KEY_NAMES, find_key, key_from_signature, parse_key, pitch_class_histogram
 from ..midi_io import read_midi, write_midi
-from ..piece import DURATION, PITCH, START, TRACK
-from ..vocab import STEPS_PER_QUARTER
+from ..piece import DURATION, PITCH, TRACK
 
 LICENCE_NOTE = ("Encodings from the corpus shipped with the music21 package (BSD-licensed software; the corpus is "
                 "distributed with the encoders' permission and 'some encodings may not be used for commercial "
@@ -127,11 +126,11 @@ def _notated_key(score) -> tuple[int | None, int | None]:
     return None, sharps
 
 
-def _pickup_steps(score) -> int:
-    """Steps of rest that complete a pickup (anacrusis) first bar, 0 if the first bar is full.
+def _pickup_padding_quarters(score) -> float:
+    """Quarters of rest that complete a pickup (anacrusis) first bar, 0 if the first bar is full.
 
-    music21 writes a pickup at time 0, so every later bar line would sit off the grid; shifting the
-    music right by (bar length - pickup length) puts the second bar's line on a bar boundary.
+    music21 writes a pickup at time 0 (it ignores ``Measure.paddingLeft``), so every later bar line
+    would sit off the grid; shifting the music right by (bar length - pickup length) fixes that.
     """
     from music21 import meter
 
@@ -146,21 +145,72 @@ def _pickup_steps(score) -> int:
     bar_q = float(signatures[0].barDuration.quarterLength)
     second_bar_q = float(measures[1].offset)
     if 0 < second_bar_q < bar_q:
-        return int(round((bar_q - second_bar_q) * STEPS_PER_QUARTER))
-    return 0
+        return bar_q - second_bar_q
+    return 0.0
 
 
-def _drop_repeated_objects(score) -> None:
-    """music21's ABC reader can put one TimeSignature object twice into a bar, which its own MIDI
-    writer then refuses; keep the first placement of every object."""
+def _copy_repeated_time_signatures(score) -> None:
+    """music21's ABC reader reuses one TimeSignature object wherever a meter returns (M:4/2 .. M:4/4 ..
+    M:4/2), and its own MIDI writer then refuses it ("already found in this Stream"): give every later
+    bar its own copy (and drop a second placement inside one bar) so that the meter changes survive."""
+    import copy
+
     from music21 import meter
 
-    seen = set()
+    seen: set[int] = set()
     for measure in score.recurse().getElementsByClass("Measure"):
+        here: set[int] = set()
         for element in list(measure.getElementsByClass(meter.TimeSignature)):
-            if id(element) in seen:
+            if id(element) in here:
                 measure.remove(element)
-            seen.add(id(element))
+            elif id(element) in seen:
+                measure.replace(element, copy.deepcopy(element))
+            here.add(id(element))
+        seen |= here
+
+
+def _score_midi_bytes(score) -> tuple[bytes, bool]:
+    """(MIDI bytes, repeats expanded?) from music21's MIDI export, which expands repeats and endings.
+
+    A badly formed repeat makes music21 raise ExpanderException; the piece is then written once
+    through, with its repeat signs and ending brackets removed."""
+    from music21 import bar, midi, repeat, spanner
+
+    try:
+        return midi.translate.streamToMidiFile(score).writestr(), True
+    except repeat.ExpanderException:
+        pass
+    for measure in score.recurse().getElementsByClass("Measure"):
+        for side in ("leftBarline", "rightBarline"):
+            if isinstance(getattr(measure, side), bar.Repeat):
+                setattr(measure, side, bar.Barline("regular"))
+    for stream in list(score.recurse(streamsOnly=True, includeSelf=True)):
+        for bracket in list(stream.getElementsByClass(spanner.RepeatBracket)):
+            stream.remove(bracket)
+    return midi.translate.streamToMidiFile(score).writestr(), False
+
+
+def _shift_midi_bytes(data: bytes, shift_quarters: float) -> bytes:
+    """Move every event right by ``shift_quarters``, except the set-up at tick 0 (meter, key, tempo,
+    names, programs), so that a pickup starts after a leading rest and later meter changes, tempo
+    changes and bar lines all land where the notation puts them."""
+    import mido
+
+    midi_file = mido.MidiFile(file=io.BytesIO(data))
+    shift_ticks = round(shift_quarters * midi_file.ticks_per_beat)
+    for track in midi_file.tracks:
+        events, now_ticks = [], 0
+        for message in track:
+            now_ticks += message.time
+            set_up = now_ticks == 0 and (message.is_meta or message.type in ("program_change", "control_change"))
+            last = message.type == "end_of_track"
+            events.append((now_ticks if set_up and not last else now_ticks + shift_ticks, last, message))
+        events.sort(key=lambda e: (e[0], e[1]))  # stable: same-tick order kept, end of track last
+        track[:] = [message.copy(time=tick - previous) for (tick, _, message), previous
+                    in zip(events, [0] + [e[0] for e in events[:-1]])]
+    buffer = io.BytesIO()
+    midi_file.save(file=buffer)
+    return buffer.getvalue()
 
 
 PIECE_TIMEOUT_S = 60  # a few ABC tunes send music21 into very long loops
@@ -177,19 +227,22 @@ def _on_alarm(signum, frame):
 def _import_one(job: tuple[str, str, str, str]) -> dict:
     """Worker: parse one piece and write its MIDI; returns its manifest entry or {"source", "reason"}."""
     import signal
+    import threading
 
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, _on_alarm)
+    use_alarm = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if use_alarm:
+        previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(PIECE_TIMEOUT_S)
     try:
         return _import_piece(job)
     finally:
-        if hasattr(signal, "SIGALRM"):
+        if use_alarm:
             signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous_handler)
 
 
 def _import_piece(job: tuple[str, str, str, str]) -> dict:
-    from music21 import converter, midi, tempo
+    from music21 import converter, tempo
 
     source, file_name, out_dir, profile = job
     c_parts = None
@@ -201,15 +254,12 @@ def _import_piece(job: tuple[str, str, str, str]) -> dict:
         c_parts = len(score.parts) if hasattr(score, "parts") else 1
         if required and c_parts != required:
             return {"source": source, "reason": f"has {c_parts} parts, not {required}"}
-        _drop_repeated_objects(score)
-        buffer = io.BytesIO(midi.translate.streamToMidiFile(score).writestr())
-        piece, _ = read_midi(Path(file_name), data=buffer.getvalue())
-        shift = _pickup_steps(score)
-        if shift:
-            notes = piece.notes.copy()
-            notes[:, START] += shift
-            tempos = ((0, piece.tempos[0][1]),) + tuple((s + shift, b) for s, b in piece.tempos[1:])
-            piece = piece.replace(notes=notes, tempos=tempos, n_bars=piece.n_bars + 1)
+        _copy_repeated_time_signatures(score)
+        data, repeats_expanded = _score_midi_bytes(score)
+        padding_quarters = _pickup_padding_quarters(score)
+        if padding_quarters:
+            data = _shift_midi_bytes(data, padding_quarters)
+        piece, _ = read_midi(Path(file_name), data=data)
         notated, sharps = _notated_key(score)
         melodic = np.array([not t.is_drum for t in piece.tracks])[piece.notes[:, TRACK]]
         histogram = pitch_class_histogram(piece.notes[melodic, PITCH], piece.notes[melodic, DURATION])
@@ -222,6 +272,8 @@ def _import_piece(job: tuple[str, str, str, str]) -> dict:
             key, key_source = find_key(histogram, profile), f"analysis:{profile}"
         marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
         tempo_bpm = float(marks[0].getQuarterBPM()) if marks and marks[0].number else None
+        if tempo_bpm is None:  # music21 writes 120 bpm when nothing is marked: write no tempo at all
+            piece = piece.replace(tempos=())
         title = (score.metadata.title if score.metadata and score.metadata.title else Path(path).stem) or ""
         names = [p.partName or "" for p in score.parts] if hasattr(score, "parts") else []
         piece = piece.replace(key=key, meta={"title": title, "track_names": names[: len(piece.tracks)]})
@@ -229,7 +281,8 @@ def _import_piece(job: tuple[str, str, str, str]) -> dict:
         meter = piece.meters[0]
         return {"file": file_name, "source": source, "title": title, "key": KEY_NAMES[key] if key is not None else None,
                 "key_source": key_source, "meter": f"{meter[1]}/{meter[2]}", "tempo_bpm": tempo_bpm,
-                "parts": len(piece.tracks), "pickup_padded": bool(shift), "notes": piece.n_notes, "bars": piece.n_bars}
+                "parts": len(piece.tracks), "pickup_padded": bool(padding_quarters), "repeats_expanded": repeats_expanded,
+                "notes": piece.n_notes, "bars": piece.n_bars}
     except Exception as e:  # includes _PieceTimeout; music21 raises many unrelated types on bad encodings: report, never abort
         reason = " ".join(f"{type(e).__name__}: {e}".split())[:300]
         return {"source": source, "reason": reason}
