@@ -34,11 +34,11 @@ FUZZ_FILES ?= 10000
 fuzz: setup
 	$(PY) -m bench.fuzz --files $(FUZZ_FILES) --seed 0
 
-# The main job on the shipped styles: a 16-bar piece in two styles, written to out/.
+# The main job on the shipped style: two 16-bar chorales, written to out/.
 demo: setup
-	$(PY) -m midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 76 --seed 1 -o out/bach-chorales.mid --force
-	$(PY) -m midigen compose --style irish-folk --bars 16 --key "G major" --tempo 112 --seed 1 -o out/irish-folk.mid --force
-	@echo "demo: wrote out/bach-chorales.mid and out/irish-folk.mid (drag them into your DAW)"
+	$(PY) -m midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 76 --seed 1 -o out/chorale-d-minor.mid --force
+	$(PY) -m midigen compose --style bach-chorales --bars 16 --key "G major" --time-sig 3/4 --tempo 88 --seed 2 -o out/chorale-g-major.mid --force
+	@echo "demo: wrote out/chorale-d-minor.mid and out/chorale-g-major.mid (drag them into your DAW)"
 
 corpora: setup
 	for c in $(CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
@@ -47,9 +47,7 @@ corpora: setup
 STYLE_TRAINING := --size small --steps 400 --batch-size 8 --seq-len 512 --eval-every 100 --seed 0 --styles-dir styles
 styles: setup
 	$(PY) -m midigen corpus import music21 bach-chorales corpora/bach-chorales
-	$(PY) -m midigen corpus import music21 irish-oneills corpora/irish-oneills
 	$(PY) -m midigen train --style bach-chorales corpora/bach-chorales $(STYLE_TRAINING)
-	$(PY) -m midigen train --style irish-folk corpora/irish-oneills $(STYLE_TRAINING)
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}
