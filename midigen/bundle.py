@@ -82,17 +82,22 @@ def install(meta: dict, model: MusicTransformer, target: Path) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         meta = write_bundle(tmp, meta, model)
-        old = target.parent / f".{target.name}.old"
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
+
+
+def swap_in(bundle: Path, target: Path) -> None:
+    """Old bundle to ``.NAME.old``, new one to NAME; ``styles.find_style`` finishes a swap killed between."""
+    old = target.parent / f".{target.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(bundle, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_meta(folder: Path) -> dict:

@@ -39,3 +39,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def check_output_path(out_path: Path) -> None:
+    """MidigenError unless ``out_path`` could be written as a file (not a folder, no file in its way)."""
+    from .errors import file_error
+
+    if out_path.is_dir():
+        raise file_error(out_path, "is a folder")
+    blocker = next((p for p in out_path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise file_error(out_path, f"{blocker} is not a folder")

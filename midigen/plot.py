@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .errors import MidigenError, file_error
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, check_output_path
 from .keys import KEY_NAMES
 from .midi_io import track_display_name
 from .piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece
@@ -202,14 +202,6 @@ def _set_titles(fig: Figure, ax, title: str, summary: str, axes_width_px: float)
                  fontsize=max(5.0, min(summary_pt, summary_pt * axes_width_px / _text_width_px(summary, summary_pt))))
 
 
-def _check_output(out_path: Path) -> None:
-    if out_path.is_dir():
-        raise file_error(out_path, "is a folder")
-    blocker = next((p for p in out_path.parents if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise file_error(out_path, f"{blocker} is not a folder")
-
-
 def _check_size(width_px: int, height_px: int) -> None:
     for name, value in (("width", width_px), ("height", height_px)):
         if not MIN_SIZE_PX <= value <= MAX_SIZE_PX:
@@ -226,7 +218,7 @@ def plot_piano_roll(piece: Piece, out_path: str | Path, *, title: str | None = N
     out_path = Path(out_path)
     width_px, height_px = int(width_px), int(height_px)
     _check_size(width_px, height_px)
-    _check_output(out_path)
+    check_output_path(out_path)
     used = set(piece.notes[:, TRACK].tolist())
     drums = [t for t, track in enumerate(piece.tracks) if track.is_drum and t in used]
     melodic = [t for t, track in enumerate(piece.tracks) if not track.is_drum and t in used]

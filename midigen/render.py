@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MidigenError, file_error
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, check_output_path
 from .midi_io import midi_bytes, write_midi
 from .piece import Piece
 from .vocab import STEPS_PER_QUARTER
@@ -169,14 +169,6 @@ def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def _check_output(out_path: Path) -> None:
-    if out_path.is_dir():
-        raise file_error(out_path, "is a folder")
-    blocker = next((p for p in out_path.parents if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise file_error(out_path, f"{blocker} is not a folder")
-
-
 def render_wav(piece: Piece, out_path: str | Path, *, soundfont: str | Path | None = None,
                synth: str = "fluidsynth", sample_rate: int = 44100) -> Path:
     """Write the piece as a 16-bit PCM WAV: its exact length in seconds plus ``RELEASE_S`` of release.
@@ -191,7 +183,7 @@ def render_wav(piece: Piece, out_path: str | Path, *, soundfont: str | Path | No
     if not MIN_SAMPLE_RATE_HZ <= int(sample_rate) <= MAX_SAMPLE_RATE_HZ:
         raise MidigenError(f"sample rate {sample_rate} Hz (from {MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ})")
     sample_rate = int(sample_rate)
-    _check_output(out_path)
+    check_output_path(out_path)
     if synth == "fluidsynth":
         audio = _fluidsynth_audio(piece, sample_rate, soundfont)
     else:

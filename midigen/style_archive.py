@@ -17,7 +17,7 @@ import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from .bundle import ALLOWED_FILES, META_FILE, PICKLE_SUFFIXES, WEIGHTS_FILE, load_bundle, read_meta
+from .bundle import ALLOWED_FILES, META_FILE, PICKLE_SUFFIXES, WEIGHTS_FILE, load_bundle, read_meta, swap_in
 from .errors import MidigenError
 from .fsutil import atomic_write_json
 from .styles import check_name, default_write_dir, find_style
@@ -82,7 +82,7 @@ def import_style(archive: str | Path, *, name: str | None = None, styles_dir: st
                 _extract(tar, members, tmp)
                 bundle = tmp / folder_name
                 _verify(bundle, archive, name)
-                _swap_in(bundle, target)
+                swap_in(bundle, target)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     except (tarfile.TarError, EOFError, zlib.error) as e:
@@ -184,14 +184,3 @@ def _verify(bundle: Path, archive: Path, name: str) -> None:
     except (MidigenError, SafetensorError) as e:
         problem = str(e).replace(f"{bundle}: ", "")
         raise MidigenError(f"{archive}: not a valid style bundle: {problem}") from e
-
-
-def _swap_in(bundle: Path, target: Path) -> None:
-    """Old bundle to ``.NAME.old``, new one to NAME; ``styles.find_style`` finishes a swap killed between."""
-    old = target.parent / f".{target.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(bundle, target)
-    shutil.rmtree(old, ignore_errors=True)
