@@ -66,12 +66,16 @@ class PieceBank:
 class BatchSampler:
     """(x, y) LongTensors (B, T) of packed, transposed pieces; deterministic per step."""
 
-    def __init__(self, bank: PieceBank, batch_size: int, seq_len: int, seed: int = 0, rank: int = 0):
+    def __init__(self, bank: PieceBank, batch_size: int, seq_len: int, seed: int = 0, rank: int = 0,
+                 weights: np.ndarray | None = None):
         if len(bank) == 0:
             raise ValueError("no pieces to train on")
         self.bank, self.batch_size, self.seq_len = bank, batch_size, seq_len
         self.seed, self.rank = seed, rank
-        self.weights = bank.lengths / bank.lengths.sum()  # long pieces are seen in proportion to length
+        # how often each piece is drawn: by default long pieces are seen in proportion to their length
+        self.weights = bank.lengths / bank.lengths.sum() if weights is None else np.asarray(weights, dtype=np.float64)
+        if len(self.weights) != len(bank):
+            raise ValueError("one sampling weight per piece is needed")
 
     def row(self, rng: np.random.Generator) -> np.ndarray:
         need = self.seq_len + 1

@@ -89,8 +89,16 @@ def install(meta: dict, model: MusicTransformer, target: Path) -> dict:
     return meta
 
 
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace anything at ``target`` but a style bundle (it could be the user's music)."""
+    if target.exists() and not (target / META_FILE).is_file():
+        raise MidigenError(f"{target} exists and is not a style bundle; refusing to replace it (choose another "
+                           "style name or --styles-dir)")
+
+
 def swap_in(bundle: Path, target: Path) -> None:
     """Old bundle to ``.NAME.old``, new one to NAME; ``styles.find_style`` finishes a swap killed between."""
+    check_replaceable(target)
     old = target.parent / f".{target.name}.old"
     if old.exists():
         shutil.rmtree(old)

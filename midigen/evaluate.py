@@ -91,6 +91,16 @@ def likelihood_of(nats: float, pieces, notes, quarters) -> Likelihood:
     )
 
 
+def pool(parts: list[Likelihood]) -> Likelihood:
+    """One likelihood over the union of the pieces the parts were measured on."""
+    bits = sum(p.bits_per_note * p.notes for p in parts)
+    quarters = sum(p.bits_per_note * p.notes / p.bits_per_quarter for p in parts if p.bits_per_quarter > 0)
+    nats = sum(p.nats_per_token * p.tokens for p in parts)
+    notes, tokens = sum(p.notes for p in parts), sum(p.tokens for p in parts)
+    return Likelihood(bits_per_note=bits / max(notes, 1), bits_per_quarter=bits / max(quarters, 1e-9),
+                      nats_per_token=nats / max(tokens, 1), pieces=sum(p.pieces for p in parts), notes=notes, tokens=tokens)
+
+
 def ngram_likelihood(ngram, pieces: list[np.ndarray], notes: list[int], quarters: list[float]) -> Likelihood:
     bits = ngram.total_bits([np.asarray(p, dtype=np.int64) for p in pieces])
     return likelihood_of(bits * LN2, pieces, notes, quarters)

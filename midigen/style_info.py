@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .bundle import read_meta
 from .errors import MidigenError
+from .parts import describe_parts, style_parts
 from .styles import PROJECT_STYLES, find_style, list_style_dirs
 
 
@@ -58,10 +59,19 @@ def describe(meta: dict) -> list[str]:
         f"keys: {top(stats.get('keys', {}))}",
         f"meters: {top(stats.get('meters', {}))}   tempos: {top(stats.get('tempos_bpm', {}))}",
         f"programs: {top(stats.get('programs', {}))}   pitch range: {stats.get('pitch_min')}-{stats.get('pitch_max')}",
+        # a multi-style base is not composed in: it has no parts to offer
+        *([] if meta.get("corpora") else [f"parts (compose --parts): {describe_parts(style_parts(meta))}"]),
         f"training: size {training.get('size')}, {training.get('steps_done')} steps (best at {training.get('best_step')}), "
         f"seed {training.get('seed')}, on {meta.get('hardware', {}).get('device')}",
         f"command: {meta.get('command')}",
     ]
+    if training.get("style_slot") is not None:
+        lines.append(f"conditioned on Style_{training['style_slot']}"
+                     + (f" (fine-tuned from '{training['from_style']}')" if training.get("from_style") else ""))
+    for c in meta.get("corpora", []):  # a multi-style base: one line per corpus it was trained on
+        m = c["metrics"].get("test") or c["metrics"].get("valid")
+        figures = f"test bits/note {m['model']['bits_per_note']:.3f}, n-gram {m['ngram']['bits_per_note']:.3f}" if m else "no test split"
+        lines.append(f"  Style_{c['slot']} {c['label']}: {c['pieces']} pieces from {c['root']}; {figures}")
     for side in ("valid", "test"):
         m = meta.get("metrics", {}).get(side)
         if m:

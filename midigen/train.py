@@ -14,28 +14,29 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import distributed as dist
-from .batches import BatchSampler, PieceBank, with_style
-from .bundle import install, load_bundle
-from .corpus.dataset import build_dataset
-from .corpus.split import split_dataset, split_json
+from .batches import BatchSampler, PieceBank
+from .bundle import check_replaceable, install, load_bundle, read_meta
 from .corpus.stats import CorpusStats
 from .errors import MidigenError
-from .evaluate import evaluate, ngram_likelihood
+from .evaluate import Likelihood, evaluate, ngram_likelihood, pool
 from .fsutil import atomic_write_json
 from .model import SIZES, MusicTransformer, config_for_size
 from .styles import check_name, default_write_dir, find_style
+from .train_data import load_corpora, piece_weights, slots_for
 from .vocab import VOCAB
 
 CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
 CHECKPOINT_OPTIMIZER = "optimizer.safetensors"
 CHECKPOINT_STATE = "state.json"
+BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
+SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,9 @@ class TrainConfig:
     steps: int = 1500
     batch_size: int = 16
     seq_len: int = 512
-    lr: float = 1e-3
+    lr: float | None = None  # None: 1e-3 from scratch, 3e-4 when fine-tuning (see ``resolved``)
     min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
+    warmup_steps: int | None = None  # None: a tenth of the steps, at most 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     dropout: float = 0.1
@@ -59,7 +60,7 @@ class TrainConfig:
     transpose: bool = True
     device: str = "auto"
     ngram_order: int = 4
-    style_slot: int | None = None  # Style token to condition on (multi-style models), None for none
+    style_slot: int | None = None  # Style token of a one-style bundle; multi-style bundles number their corpora
 
     def __post_init__(self) -> None:
         problems = []
@@ -70,11 +71,11 @@ class TrainConfig:
                 problems.append(f"{name} must be at least 1")
         if self.seq_len < 64:
             problems.append("seq_len must be at least 64")
-        if not 0 < self.lr < 1:
+        if self.lr is not None and not 0 < self.lr < 1:
             problems.append("lr must be in (0, 1)")
         if not 0 <= self.dropout < 1:
             problems.append("dropout must be in [0, 1)")
-        if self.warmup_steps < 0:
+        if self.warmup_steps is not None and self.warmup_steps < 0:
             problems.append("warmup_steps must be >= 0")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             problems.append("device must be auto, cpu or cuda")
@@ -90,6 +91,12 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolved(self, fine_tune: bool) -> TrainConfig:
+        """The config with its defaults decided: a gentler peak rate when starting from trained weights."""
+        lr = self.lr if self.lr is not None else (FINE_TUNE_LR if fine_tune else SCRATCH_LR)
+        warmup = self.warmup_steps if self.warmup_steps is not None else min(100, max(1, self.steps // 10))
+        return replace(self, lr=lr, warmup_steps=warmup)
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup_steps:
@@ -164,50 +171,35 @@ def _load_optimizer_tensors(optimizer: torch.optim.Optimizer, tensors: dict[str,
             optimizer.state[param] = state
 
 
-@dataclass
-class Corpus:
-    """The tokenized folder, its split, and the per-side pieces the loop and the metrics need."""
-
-    dataset: object
-    split: object
-    stats: CorpusStats
-
-    def side(self, name: str, style: int | None) -> tuple[list[np.ndarray], list[int], list[float]]:
-        idx = getattr(self.split, name)
-        records = self.dataset.records
-        pieces = [with_style(np.asarray(self.dataset.ids(i)), style) for i in idx]
-        return pieces, [records[i].n_notes for i in idx], [records[i].quarters for i in idx]
-
-
-def load_corpus(corpus_dir: str | Path, seed: int, progress=None) -> Corpus:
-    dataset = build_dataset(corpus_dir, progress=progress)
-    if len(dataset) == 0:
-        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in dataset.skipped[:5])
-        raise MidigenError(f"{corpus_dir}: no usable pieces ({len(dataset.skipped)} files skipped{': ' + reasons if reasons else ''})")
-    return Corpus(dataset, split_dataset(dataset, seed), CorpusStats.of(dataset.records, dataset.skipped))
-
-
-def _manifest_info(corpus_dir: Path) -> dict:
-    path = corpus_dir / "manifest.json"
-    if not path.is_file():
-        return {"manifest_sha1": None, "licence": "unknown (the user's own files)", "provenance": str(corpus_dir)}
-    import hashlib
-
-    raw = path.read_bytes()
+def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
+    """The bundle to start from: ``from_style`` (``"none"``: scratch; None: ``base`` where it fits) and a
+    note for the user when the default base is not used."""
+    if from_style is not None:
+        return (None, None) if from_style == "none" else (find_style(from_style, styles_dir), None)
     try:
-        manifest = json.loads(raw)
-    except ValueError:
-        manifest = {}
-    return {"manifest_sha1": hashlib.sha1(raw).hexdigest(), "collection": manifest.get("collection"),
-            "licence": manifest.get("licence", "unknown"), "provenance": manifest.get("provenance", str(corpus_dir)),
-            "music21_version": manifest.get("music21_version")}
+        path = find_style(BASE_STYLE, styles_dir)
+        meta = read_meta(path)
+    except MidigenError:
+        return None, f"no usable '{BASE_STYLE}' bundle found: training from scratch"
+    size, max_len = meta.get("training", {}).get("size"), meta.get("model", {}).get("max_seq_len", 0)
+    if size != config.size or max_len < config.seq_len:
+        return None, (f"'{BASE_STYLE}' is size {size} with {max_len}-token context, this run asks for {config.size} "
+                      f"and {config.seq_len}: training from scratch (use --from {BASE_STYLE} --size {size} to fine-tune)")
+    return path, None
 
 
-def train_style(name: str, corpus_dir: str | Path, config: TrainConfig, *, styles_dir: str | Path | None = None,
+def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, *, styles_dir: str | Path | None = None,
                 from_style: str | None = None, resume: bool = False, progress=None, command: str | None = None) -> dict:
-    """Train and install the bundle ``name``; returns its ``style.json`` content (rank 0) or {} (other ranks)."""
+    """Train and install the bundle ``name``; returns its ``style.json`` content (rank 0) or {} (other ranks).
+
+    ``corpus_dirs``: one folder (a one-style bundle) or several (a multi-style bundle, Style token per
+    folder). ``from_style``: a bundle to fine-tune, ``"none"`` for scratch, None for ``base`` where its
+    size and context fit the config.
+    """
     check_name(name)
-    corpus_dir = Path(corpus_dir)
+    dirs = [Path(d) for d in ([corpus_dirs] if isinstance(corpus_dirs, (str, Path)) else corpus_dirs)]
+    if not dirs:
+        raise MidigenError("no corpus folder given")
     rank, world = dist.setup()
     device = dist.device_for(rank, resolve_device(config.device))
     torch.manual_seed(config.seed)
@@ -215,22 +207,27 @@ def train_style(name: str, corpus_dir: str | Path, config: TrainConfig, *, style
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
 
     report = progress if rank == 0 else None
+    base_path, note = _find_base(from_style, styles_dir, config)
+    if note and report:
+        report(Progress(0, config.steps, float("nan"), 0.0, message=note))
+    base = load_bundle(base_path, device) if base_path else None
+    config = config.resolved(fine_tune=base is not None)
+    if base:  # the model is the base's: record its size, not the default asked for
+        config = replace(config, size=base.meta.get("training", {}).get("size", config.size))
     with dist.rank_zero_first(rank, world):
-        corpus = load_corpus(corpus_dir, config.seed)
-    train_pieces, _, _ = corpus.side("train", config.style_slot)
-    valid = corpus.side("valid", config.style_slot)
-    if not valid[0]:  # a corpus of one or two pieces: validate on what there is, and say so
-        valid = corpus.side("train", config.style_slot)
+        corpora = load_corpora(dirs, config.seed, slots_for(dirs, base.meta if base else None, config.style_slot))
+    train_pieces = [p for c in corpora for p in c.side("train")[0]]
+    valid = [c.side("valid") if c.split.valid else c.side("train") for c in corpora]  # tiny corpora: validate on train
 
-    base = load_bundle(find_style(from_style, styles_dir), device) if from_style else None
     model_config = base.model.cfg if base else config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)
     if base and config.seq_len > model_config.max_seq_len:
-        raise MidigenError(f"--from {from_style}: its context is {model_config.max_seq_len} tokens, less than seq_len {config.seq_len}")
+        raise MidigenError(f"--from {base.name}: its context is {model_config.max_seq_len} tokens, less than seq_len {config.seq_len}")
     model = MusicTransformer(model_config).to(device)
     if base:
         model.load_weights(base.model.state_dict_for_save())
 
     target = default_write_dir(styles_dir) / name
+    check_replaceable(target)  # before hours of training, not after
     work = target.parent / f".train-{name}"
     optimizer = _optimizer(model, config, fused=device.type == "cuda")
     start_step, best = 0, {"bits_per_note": None, "step": None, "evals_since": 0}
@@ -244,7 +241,7 @@ def train_style(name: str, corpus_dir: str | Path, config: TrainConfig, *, style
 
     net = dist.wrap(model, device, world)
     sampler = BatchSampler(PieceBank(train_pieces, transpose=config.transpose), config.batch_size, config.seq_len,
-                           seed=config.seed, rank=rank)
+                           seed=config.seed, rank=rank, weights=piece_weights(corpora) if len(corpora) > 1 else None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     tokens_per_step = config.batch_size * config.seq_len * world
     completed, stopped, interrupted = start_step, None, False
@@ -266,7 +263,7 @@ def train_style(name: str, corpus_dir: str | Path, config: TrainConfig, *, style
             rate = tokens_per_step * (done - start_step) / max(time.perf_counter() - t0, 1e-9)
             evaluated = None
             if done % config.eval_every == 0 or done == config.steps:
-                evaluated = _validate(model, valid, device, best, done, work, rank) if rank == 0 else None
+                evaluated = _validate(model, valid, device, best, done, work) if rank == 0 else None
                 stop = dist.broadcast_flag(best["evals_since"] >= config.patience if rank == 0 else False, device, world)
                 if stop:
                     stopped = done
@@ -286,15 +283,15 @@ def train_style(name: str, corpus_dir: str | Path, config: TrainConfig, *, style
         raise KeyboardInterrupt(f"training stopped after step {completed}; checkpoint saved, continue with --resume")
     if rank != 0:
         return {}
-    return _finish(name, target, work, model, corpus, config, best, corpus_dir, completed, stopped, from_style, command,
-                   device, report)
+    return _finish(name, target, work, model, corpora, config, best, completed, stopped,
+                   base.name if base else None, command, device, report)
 
 
-def _validate(model, valid, device, best: dict, step: int, work: Path, rank: int) -> float:
-    """Validation bits/note; on a new best, the weights are kept as ``best.safetensors``."""
+def _validate(model, valid: list, device, best: dict, step: int, work: Path) -> float:
+    """Validation bits/note (the mean over corpora); on a new best the weights are kept as ``best.safetensors``."""
     from safetensors.torch import save_file
 
-    bits = evaluate(model, *valid, device=device).bits_per_note
+    bits = float(np.mean([evaluate(model, *side, device=device).bits_per_note for side in valid]))
     if best["bits_per_note"] is None or bits < best["bits_per_note"] - 1e-4:
         best.update(bits_per_note=bits, step=step, evals_since=0)
         work.mkdir(parents=True, exist_ok=True)
@@ -325,31 +322,39 @@ def _resume(work: Path, model, optimizer, config: TrainConfig) -> tuple[int, dic
     return int(state["step"]), state["best"]
 
 
-def _finish(name, target, work, model, corpus, config, best, corpus_dir, steps_done, stopped, from_style, command, device, report) -> dict:
-    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed."""
+def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
+    """Valid/test likelihood of the model (plain and grammar-masked) beside an n-gram fitted on the train side."""
+    from .ngram import NGramModel
+
+    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(_all_transpositions(corpus.side("train")[0], config.transpose))
+    metrics = {}
+    for side in ("valid", "test"):
+        pieces, notes, quarters = corpus.side(side)
+        if pieces:
+            metrics[side] = {
+                "model": evaluate(model, pieces, notes, quarters, device).to_json(),
+                "model_grammar_masked": evaluate(model, pieces, notes, quarters, device, masked=True).to_json(),
+                "ngram": ngram_likelihood(ngram, pieces, notes, quarters).to_json(),
+            }
+    return metrics
+
+
+def _finish(name, target, work, model, corpora, config, best, steps_done, stopped, from_style, command, device, report) -> dict:
+    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed.
+
+    A one-corpus bundle keeps ``corpus`` and ``metrics`` for that corpus; a multi-corpus bundle also lists
+    each corpus with its Style slot and metrics under ``corpora``, and its ``metrics`` pool them.
+    """
     import platform
     import shutil
 
     from safetensors.torch import load_file
 
-    from .ngram import NGramModel
-
     if (work / "best.safetensors").exists():
         model.load_weights(load_file(str(work / "best.safetensors")))
     if report:
-        report(Progress(steps_done, config.steps, float("nan"), 0.0, message="scoring the test split"))
-    metrics = {}
-    sides = {s: corpus.side(s, config.style_slot) for s in ("train", "valid", "test")}
-    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(_all_transpositions(sides["train"][0], config.transpose))
-    for side in ("valid", "test"):
-        pieces, notes, quarters = sides[side]
-        if not pieces:
-            continue
-        metrics[side] = {
-            "model": evaluate(model, pieces, notes, quarters, device).to_json(),
-            "model_grammar_masked": evaluate(model, pieces, notes, quarters, device, masked=True).to_json(),
-            "ngram": ngram_likelihood(ngram, pieces, notes, quarters).to_json(),
-        }
+        report(Progress(steps_done, config.steps, float("nan"), 0.0, message="scoring the valid and test splits"))
+    per_corpus = [_corpus_metrics(model, c, config, device) for c in corpora]
     meta = {
         "name": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -358,13 +363,39 @@ def _finish(name, target, work, model, corpus, config, best, corpus_dir, steps_d
                      "best_step": best["step"], "from_style": from_style},
         "hardware": {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                      "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
-        "corpus": {"root": str(corpus_dir), **_manifest_info(Path(corpus_dir)), "pieces": len(corpus.dataset),
-                   "split": split_json(corpus.dataset, corpus.split), "stats": corpus.stats.to_json()},
-        "metrics": {**metrics, "ngram_order": config.ngram_order, "unit": "bits per note (NLL of all tokens / notes)"},
+        "corpus": corpora[0].to_json() if len(corpora) == 1 else _pooled_corpus(corpora),
+        "metrics": {**(per_corpus[0] if len(corpora) == 1 else _pooled_metrics(per_corpus)),
+                    "ngram_order": config.ngram_order, "unit": "bits per note (NLL of all tokens / notes)"},
     }
+    if len(corpora) > 1:
+        meta["training"]["style_slot"] = None
+        meta["corpora"] = [{**c.to_json(), "metrics": m} for c, m in zip(corpora, per_corpus)]
+        for entry in meta["corpora"]:
+            del entry["stats"]["skipped"]  # listed once, in the pooled statistics
+    else:
+        meta["training"]["style_slot"] = corpora[0].slot
     meta = install(meta, model, target)
     shutil.rmtree(work, ignore_errors=True)
     return meta
+
+
+def _pooled_corpus(corpora: list) -> dict:
+    records = [r for c in corpora for r in c.dataset.records]
+    skipped = [s for c in corpora for s in c.dataset.skipped]
+    sizes = {side: sum(len(getattr(c.split, side)) for c in corpora) for side in ("train", "valid", "test")}
+    licences = list(dict.fromkeys(c.to_json()["licence"] for c in corpora))
+    return {"root": [str(c.root) for c in corpora], "collection": " + ".join(c.label for c in corpora),
+            "licence": " | ".join(licences), "pieces": len(records), "split": {"sizes": sizes},
+            "stats": CorpusStats.of(records, skipped).to_json()}
+
+
+def _pooled_metrics(per_corpus: list[dict]) -> dict:
+    out = {}
+    for side in ("valid", "test"):
+        present = [m[side] for m in per_corpus if side in m]
+        if present:
+            out[side] = {who: pool([Likelihood(**p[who]) for p in present]).to_json() for who in present[0]}
+    return out
 
 
 def _all_transpositions(pieces: list[np.ndarray], transpose: bool) -> list[np.ndarray]:

@@ -98,7 +98,8 @@ def test_interrupt_then_resume_continues_the_step_count(real_midi_dir, tmp_path)
     state = json.loads((tmp_path / ".train-resumable" / "state.json").read_text())
     assert state["step"] == 6
     seen.clear()
-    meta = train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, resume=True, progress=lambda p: seen.append(p.step))
+    meta = train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, resume=True,
+                       progress=lambda p: p.message or seen.append(p.step))
     assert seen[0] == 7 and meta["training"]["steps_done"] == 16
 
 
@@ -139,3 +140,83 @@ def test_two_process_gloo_training(real_midi_dir, tmp_path):
     meta = json.loads((tmp_path / "styles" / "ddp" / "style.json").read_text())
     assert meta["training"]["steps_done"] == 6
     assert np.isfinite(meta["metrics"]["valid"]["model"]["bits_per_note"])
+
+
+@pytest.fixture(scope="module")
+def two_corpora(real_midi_dir, tmp_path_factory):
+    """Two folders (named like two collections) made of real chorales: enough for the multi-style machinery."""
+    root = tmp_path_factory.mktemp("two")
+    files = sorted(real_midi_dir.glob("*.mid"))
+    for name, chosen in (("hymns", files), ("tunes", files)):
+        (root / name).mkdir()
+        for f in chosen:
+            shutil.copy2(f, root / name / f.name)
+    return root / "hymns", root / "tunes"
+
+
+def test_several_corpora_train_one_multi_style_bundle(two_corpora, tmp_path):
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
+    meta = train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
+    assert [(c["label"], c["slot"]) for c in meta["corpora"]] == [("hymns", 0), ("tunes", 1)]
+    assert meta["training"]["style_slot"] is None and meta["corpus"]["pieces"] == 6
+    pooled = meta["metrics"]["test"]["model"]
+    parts = [c["metrics"]["test"]["model"] for c in meta["corpora"]]
+    assert pooled["notes"] == sum(p["notes"] for p in parts)
+    weighted = sum(p["bits_per_note"] * p["notes"] for p in parts) / pooled["notes"]
+    assert pooled["bits_per_note"] == pytest.approx(weighted, rel=1e-3)
+
+
+def test_train_fine_tunes_base_by_default_and_reuses_its_style_slot(two_corpora, tmp_path):
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
+    train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
+    tuned = train_style("tunes-style", two_corpora[1], config, styles_dir=tmp_path)
+    assert tuned["training"]["from_style"] == "base" and tuned["training"]["style_slot"] == 1
+    assert tuned["training"]["lr"] == 3e-3  # an explicit rate is kept; the default one is gentler when fine-tuning
+    other = tmp_path / "music" / "new-songs"
+    shutil.copytree(two_corpora[1], other)
+    fresh = train_style("new-songs", other, config, styles_dir=tmp_path)
+    assert fresh["training"]["style_slot"] == 2  # a corpus the base never saw gets the first free slot
+    scratch = train_style("scratch", other, config, styles_dir=tmp_path, from_style="none")
+    assert scratch["training"]["from_style"] is None and scratch["training"]["style_slot"] is None
+
+
+def test_a_base_of_another_size_is_not_used_by_default(two_corpora, tmp_path):
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
+    train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
+    notes = []
+    meta = train_style("bigger", two_corpora[1], TrainConfig(**{**TINY_TRAINING, "size": "small", "steps": 1, "eval_every": 1}),
+                       styles_dir=tmp_path, progress=lambda p: notes.append(p.message))
+    assert meta["training"]["from_style"] is None
+    assert any(n and "training from scratch" in n for n in notes)
+
+
+def test_default_rates_depend_on_fine_tuning():
+    config = TrainConfig(steps=400)
+    assert config.resolved(fine_tune=False).lr == 1e-3 and config.resolved(fine_tune=True).lr == 3e-4
+    assert config.resolved(fine_tune=False).warmup_steps == 40
+    assert TrainConfig(steps=5000).resolved(fine_tune=False).warmup_steps == 100
+
+
+def test_corpus_balance_draws_small_corpora_more_than_their_size(two_corpora):
+    from midigen.train_data import load_corpora, piece_weights
+
+    corpora = load_corpora(list(two_corpora), 0, [0, 1])
+    weights = piece_weights(corpora)
+    n_first = len(corpora[0].split.train)
+    tokens = np.array([c.train_tokens() for c in corpora], dtype=float)
+    shares = np.array([weights[:n_first].sum(), weights[n_first:].sum()])
+    assert weights.sum() == pytest.approx(1.0)
+    assert shares == pytest.approx(np.sqrt(tokens) / np.sqrt(tokens).sum())
+
+
+def test_the_same_corpus_twice_is_refused(two_corpora, tmp_path):
+    with pytest.raises(MidigenError, match="twice"):
+        train_style("dup", [two_corpora[0], two_corpora[0]], TrainConfig(**TINY_TRAINING), styles_dir=tmp_path)
+
+
+def test_training_never_replaces_a_folder_that_is_not_a_bundle(real_midi_dir, tmp_path):
+    music = tmp_path / "songs"
+    shutil.copytree(real_midi_dir, music)
+    with pytest.raises(MidigenError, match="not a style bundle"):
+        train_style("songs", music, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path)  # bundle path == the corpus
+    assert sorted(p.name for p in music.iterdir()) == sorted(p.name for p in real_midi_dir.iterdir())

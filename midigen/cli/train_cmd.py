@@ -17,30 +17,35 @@ def register(main: click.Group) -> None:
 
 @click.command()
 @click.option("--style", "name", required=True, help="Name of the style bundle to write.")
-@click.argument("corpus_dir", type=click.Path(exists=True))
+@click.argument("corpus_dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--size", type=click.Choice(["tiny", "small", "base"]), default="small", show_default=True, help="Model size.")
 @click.option("--steps", type=click.IntRange(min=1), help="Optimizer steps (default 1500).")
 @click.option("--epochs", type=click.FloatRange(min=0.01), help="Train for this many passes over the train split instead of --steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Sequences per step.")
 @click.option("--seq-len", type=click.IntRange(min=64), default=512, show_default=True, help="Tokens per sequence.")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate.")
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Peak learning rate (default 1e-3 from scratch, 3e-4 when fine-tuning).")
 @click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.1, show_default=True, help="Dropout.")
 @click.option("--eval-every", type=click.IntRange(min=1), default=250, show_default=True, help="Steps between validations.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, the batches and the init.")
-@click.option("--from", "from_style", help="Initialise from this bundle and fine-tune.")
+@click.option("--from", "from_style", metavar="STYLE",
+              help="Fine-tune this bundle ('none': train from scratch). Default: the shipped 'base' when its size fits.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run of this style from its last checkpoint.")
 @click.option("--styles-dir", type=click.Path(file_okay=False), help="Where to write the bundle (default: the per-user styles folder).")
-def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropout, eval_every, device, seed,
+def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropout, eval_every, device, seed,
           from_style, resume, styles_dir) -> None:
-    """Train the style NAME from CORPUS_DIR (MIDI, MusicXML, ABC or kern files) and install its bundle.
+    """Train the style NAME from CORPUS_DIRS (MIDI, MusicXML, ABC or kern files) and install its bundle.
 
-    Example: midigen train --style bach corpora/bach-chorales --size small --steps 1500
+    By default it fine-tunes the shipped multi-style 'base' bundle (much better with a few dozen pieces).
+    Several folders train one multi-style bundle, each folder conditioned on its own Style token.
+
+    Example: midigen train --style my-tunes ~/midi/my-tunes --steps 300
     """
     from ..train import TrainConfig, train_style  # torch loads here, not when the CLI starts
 
     if steps is None and epochs is not None:
-        steps = _steps_for_epochs(corpus_dir, epochs, batch_size, seq_len, seed)
+        steps = _steps_for_epochs(corpus_dirs, epochs, batch_size, seq_len, seed)
     config = TrainConfig(size=size, steps=steps or 1500, batch_size=batch_size, seq_len=seq_len, lr=lr,
                          dropout=dropout, eval_every=eval_every, checkpoint_every=eval_every, seed=seed, device=device)
     command = "midigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -64,7 +69,7 @@ def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropou
 
     interrupted = None
     try:
-        meta = train_style(name, corpus_dir, config, styles_dir=styles_dir, from_style=from_style, resume=resume,
+        meta = train_style(name, list(corpus_dirs), config, styles_dir=styles_dir, from_style=from_style, resume=resume,
                            progress=show, command=command)
     except KeyboardInterrupt as e:
         interrupted = str(e.args[0]) if e.args else "interrupted"
@@ -90,12 +95,16 @@ def train(name, corpus_dir, size, steps, epochs, batch_size, seq_len, lr, dropou
         click.echo(f"test bits/note: model {test['model']['bits_per_note']:.3f} "
                    f"(grammar-masked {test['model_grammar_masked']['bits_per_note']:.3f}), "
                    f"{meta['metrics']['ngram_order']}-gram {test['ngram']['bits_per_note']:.3f}")
+    for corpus in meta.get("corpora", []):
+        m = corpus["metrics"].get("test") or corpus["metrics"].get("valid")
+        if m:
+            click.echo(f"  Style_{corpus['slot']} {corpus['label']}: model {m['model']['bits_per_note']:.3f}, "
+                       f"n-gram {m['ngram']['bits_per_note']:.3f} bits/note")
     click.echo(f"style '{name}' installed ({meta['params'] / 1e6:.2f}M parameters)")
 
 
-def _steps_for_epochs(corpus_dir, epochs: float, batch_size: int, seq_len: int, seed: int) -> int:
-    from ..train import load_corpus
+def _steps_for_epochs(corpus_dirs, epochs: float, batch_size: int, seq_len: int, seed: int) -> int:
+    from ..train_data import load_corpus
 
-    corpus = load_corpus(corpus_dir, seed)
-    tokens = sum(corpus.dataset.records[i].length for i in corpus.split.train)
+    tokens = sum(load_corpus(d, seed).train_tokens() for d in corpus_dirs)
     return max(1, round(epochs * tokens / (batch_size * seq_len)))
