@@ -35,8 +35,9 @@ def machine() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
-def save(name: str, result: dict) -> Path:
-    path = RESULTS / f"{name}.json"
+def save(name: str, result: dict, path: Path | None = None) -> Path:
+    """Write a benchmark's result with its date and machine, to ``path`` (default bench/results/NAME.json)."""
+    path = RESULTS / f"{name}.json" if path is None else Path(path)
     atomic_write_json(path, {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), **result})
     return path
 
