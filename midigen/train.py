@@ -208,14 +208,14 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
 
     report = progress if rank == 0 else None
     base_path, note = _find_base(from_style, styles_dir, config)
-    if note and report:
-        report(Progress(0, config.steps, float("nan"), 0.0, message=note))
     base = load_bundle(base_path, device) if base_path else None
     config = config.resolved(fine_tune=base is not None)
     if base:  # the model is the base's: record its size, not the default asked for
         config = replace(config, size=base.meta.get("training", {}).get("size", config.size))
     with dist.rank_zero_first(rank, world):
         corpora = load_corpora(dirs, config.seed, slots_for(dirs, base.meta if base else None, config.style_slot))
+    if note and report:  # said once the corpus is known to be usable, so that a bad folder is one line
+        report(Progress(0, config.steps, float("nan"), 0.0, message=note))
     train_pieces = [p for c in corpora for p in c.side("train")[0]]
     valid = [c.side("valid") if c.split.valid else c.side("train") for c in corpora]  # tiny corpora: validate on train
 
