@@ -3,7 +3,9 @@
 The request is validated in one place (``ComposeRequest``); what the user leaves unset comes from the
 style's corpus statistics in its bundle. The sampler is masked by the grammar and the constraints, so
 every take decodes to exactly ``bars`` bars; the MIDI carries the exact requested tempo, the meter,
-the key signature and a provenance text event from which the take can be reproduced.
+the key signature, one named track per part (``parts``) and a provenance text event from which the
+take can be reproduced. ``continuation`` and ``harmonize`` reuse the sampling options, provenance and
+output paths defined here.
 """
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ from .constraints import ConstrainedState, Constraints
 from .errors import MidigenError
 from .keys import KEY_NAMES, parse_key
 from .midi_io import write_midi
-from .piece import Piece, Track
-from .sample import SamplingParams, sample
+from .parts import choose_parts, style_parts
+from .piece import TRACK, Piece, Track
+from .sample import SamplingParams, sample_prompted
 from .styles import find_style
 from .tokenizer import decode
-from .vocab import DRUM_PROGRAM, METERS, TEMPO_MARKS_BPM, UNKNOWN_KEY, VOCAB, nearest_index
+from .vocab import METERS, TEMPO_MARKS_BPM, UNKNOWN_KEY, VOCAB, nearest_index
 
 MAX_BARS = 512
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 20.0, 300.0
@@ -71,6 +74,16 @@ def parse_meter(text: str) -> tuple[int, int]:
     return meter
 
 
+def check_sampling(temperature: float, top_p: float, variations: int) -> None:
+    """The sampling options every command shares (validated here for all of them)."""
+    if not 0 <= temperature <= 5:
+        raise MidigenError(f"--temperature must be between 0 and 5, got {temperature:g}")
+    if not 0 < top_p <= 1:
+        raise MidigenError(f"--top-p must be in (0, 1], got {top_p:g}")
+    if not 1 <= variations <= MAX_VARIATIONS:
+        raise MidigenError(f"--variations must be between 1 and {MAX_VARIATIONS}, got {variations}")
+
+
 @dataclass(frozen=True)
 class ComposeRequest:
     """What the user asked for; None means "the style's most common value"."""
@@ -86,6 +99,7 @@ class ComposeRequest:
     strict_key: bool = False
     pitch_range: tuple[int, int] | None = None
     program: int | None = None
+    parts: tuple[str, ...] | None = None  # names of the style's parts to write (None: all)
 
     def __post_init__(self) -> None:
         if not 1 <= self.bars <= MAX_BARS:
@@ -96,12 +110,7 @@ class ComposeRequest:
             raise MidigenError(f"unsupported time signature {self.meter[0]}/{self.meter[1]}")
         if self.key is not None and not 0 <= self.key < 24:
             raise MidigenError(f"key must be 0-23, got {self.key}")
-        if not 0 <= self.temperature <= 5:
-            raise MidigenError(f"--temperature must be between 0 and 5, got {self.temperature:g}")
-        if not 0 < self.top_p <= 1:
-            raise MidigenError(f"--top-p must be in (0, 1], got {self.top_p:g}")
-        if not 1 <= self.variations <= MAX_VARIATIONS:
-            raise MidigenError(f"--variations must be between 1 and {MAX_VARIATIONS}, got {self.variations}")
+        check_sampling(self.temperature, self.top_p, self.variations)
         if self.program is not None and not 0 <= self.program <= 127:
             raise MidigenError(f"--program must be a General MIDI program 0-127, got {self.program}")
 
@@ -114,7 +123,7 @@ class Take:
 
 
 def style_defaults(meta: dict) -> dict:
-    """Key, tempo, meter and instrumentation the style's corpus uses most."""
+    """Key, tempo, meter and parts (its instrumentation, named) the style's corpus uses most."""
     stats = meta.get("corpus", {}).get("stats", {})
 
     def most_common(name: str, fallback):
@@ -123,20 +132,19 @@ def style_defaults(meta: dict) -> dict:
 
     key_name = most_common("keys", "C major")
     meter = most_common("meters", "4/4")
-    instrumentation = most_common("instrumentations", None)
-    if instrumentation is None:  # older statistics: the most common program, as one track
-        instrumentation = most_common("programs", "0")
-    programs = [DRUM_PROGRAM if p == "drums" else int(p) for p in str(instrumentation).split(",") if p != ""]
+    parts = style_parts(meta)
     return {
         "key": parse_key(key_name) if key_name in KEY_NAMES else None,
         "tempo_bpm": float(most_common("tempos_bpm", 120)),
         "meter": parse_meter(meter),
-        "programs": programs or [0],
+        "parts": parts,
+        "programs": [p.program for p in parts],
         "pitch_range": (int(stats.get("pitch_min", 0)), int(stats.get("pitch_max", 127))),
     }
 
 
-def _header(bundle: Bundle, key: int | None, meter, tempo_bpm: float, tracks: list[Track], style_slot) -> list[int]:
+def header_ids(key: int | None, meter, tempo_bpm: float, tracks: list[Track], style_slot) -> list[int]:
+    """BOS [Style] Key TimeSig Tempo Program+ Bar: the prompt of a piece that starts from nothing."""
     off = VOCAB.offsets
     ids = [off["BOS"]]
     if style_slot is not None:
@@ -150,18 +158,54 @@ def _header(bundle: Bundle, key: int | None, meter, tempo_bpm: float, tracks: li
 
 
 def resolve(bundle: Bundle, request: ComposeRequest) -> dict:
-    """The request with every unset value filled from the style."""
+    """The request with every unset value filled from the style.
+
+    The model always writes every part of the style (the instrumentation it learnt); ``--parts`` chooses
+    which of them the file keeps, so a soprano and a bass are the outer voices of a full texture.
+    """
+    check_composable(bundle)
     defaults = style_defaults(bundle.meta)
-    tracks = [Track(0, True) if p == DRUM_PROGRAM else Track(request.program if request.program is not None else p)
-              for p in defaults["programs"]]
+    parts = defaults["parts"]
+    chosen = parts if request.parts is None else choose_parts(parts, request.parts, bundle.name)
     return {
         "key": request.key if request.key is not None else defaults["key"],
         "tempo_bpm": request.tempo_bpm if request.tempo_bpm is not None else defaults["tempo_bpm"],
         "meter": tuple(request.meter or defaults["meter"]),
-        "tracks": tracks,
+        "parts": chosen,
+        "tracks": [p.track(request.program) for p in parts],
+        "written": tuple(i for i, p in enumerate(parts) if p in chosen),
         "pitch_range": request.pitch_range or (0, 127),
-        "style_slot": bundle.meta.get("training", {}).get("style_slot"),
+        "style_slot": style_slot(bundle),
     }
+
+
+def keep_tracks(piece: Piece, tracks: tuple[int, ...], names: list[str]) -> Piece:
+    """The piece with only ``tracks`` (renumbered 0, 1, … in that order), named ``names``."""
+    notes = piece.notes[np.isin(piece.notes[:, TRACK], tracks)].copy()
+    renumber = np.zeros(max(len(piece.tracks), 1), dtype=np.int64)
+    renumber[list(tracks)] = np.arange(len(tracks))
+    notes[:, TRACK] = renumber[notes[:, TRACK]]
+    return piece.replace(notes=notes, tracks=tuple(piece.tracks[t] for t in tracks),
+                         meta={**piece.meta, "track_names": names})
+
+
+def check_composable(bundle: Bundle) -> None:
+    """MidigenError for a multi-style base model: it is for ``midigen train`` to fine-tune, not to write in."""
+    if bundle.meta.get("corpora"):
+        labels = ", ".join(c["label"] for c in bundle.meta["corpora"])
+        raise MidigenError(f"'{bundle.name}' is a multi-style base model ({labels}) for `midigen train` to fine-tune, "
+                           "not a style to compose in: pick one from `midigen styles list`")
+
+
+def style_slot(bundle: Bundle) -> int | None:
+    """The Style token the bundle was trained with (None: none)."""
+    return bundle.meta.get("training", {}).get("style_slot")
+
+
+def provenance(bundle: Bundle, command: str, seed: int, variation: int, temperature: float, top_p: float, **more) -> dict:
+    """What a take's text event records: enough to make the same take again."""
+    return {"midigen": __version__, "command": command, "style": bundle.name, "bundle_sha256": bundle.weights_sha256[:16],
+            "seed": seed, "variation": variation, "temperature": temperature, "top_p": top_p, **more}
 
 
 def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, device: str = "cpu") -> list[Take]:
@@ -170,32 +214,25 @@ def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, de
     r = resolve(bundle, request)
     constraints = Constraints(bars=request.bars, meter=r["meter"], key=r["key"], strict_key=request.strict_key,
                               pitch_low=r["pitch_range"][0], pitch_high=r["pitch_range"][1],
-                              drum_tracks=frozenset(i for i, t in enumerate(r["tracks"]) if t.is_drum))
+                              drum_tracks=frozenset(i for i, t in enumerate(r["tracks"]) if t.is_drum),
+                              written_tracks=frozenset(r["written"]))
     constraints.check()
-    prompt = _header(bundle, r["key"], r["meter"], r["tempo_bpm"], r["tracks"], r["style_slot"])
-    states = []
-    for _ in range(request.variations):
-        state = ConstrainedState(constraints)
-        for token in prompt:
-            state.grammar.check(token)
-            state.advance(token)
-        states.append(state)
+    prompt = header_ids(r["key"], r["meter"], r["tempo_bpm"], r["tracks"], r["style_slot"])
     params = SamplingParams(temperature=request.temperature, top_p=request.top_p)
-    rows = sample(bundle.model, [np.asarray(prompt)] * request.variations, states, params, seed=request.seed,
-                  device=device)
+    rows = sample_prompted(bundle.model, prompt, lambda: ConstrainedState(constraints), request.variations, params,
+                           seed=request.seed, device=device)
     takes = []
     for i, ids in enumerate(rows):
-        piece = decode(ids)
-        piece = piece.replace(tempos=((0, float(r["tempo_bpm"])),) + piece.tempos[1:], style=None,
-                              meta={"title": f"{bundle.name} take {i + 1}"})
-        provenance = {
-            "midigen": __version__, "style": bundle.name, "bundle_sha256": bundle.weights_sha256[:16],
-            "seed": request.seed, "variation": i + 1, "bars": request.bars, "key": KEY_NAMES[r["key"]] if r["key"] is not None else None,
-            "tempo_bpm": r["tempo_bpm"], "time_sig": f"{r['meter'][0]}/{r['meter'][1]}",
-            "temperature": request.temperature, "top_p": request.top_p, "strict_key": request.strict_key,
-            "range": list(request.pitch_range) if request.pitch_range else None, "program": request.program,
-        }
-        takes.append(Take(piece, request.seed, provenance))
+        piece = decode(ids).replace(tracks=tuple(r["tracks"]), meta={"title": f"{bundle.name} take {i + 1}"})
+        piece = keep_tracks(piece, r["written"], [p.title for p in r["parts"]])
+        piece = piece.replace(tempos=((0, float(r["tempo_bpm"])),) + piece.tempos[1:], style=None)
+        record = provenance(
+            bundle, "compose", request.seed, i + 1, request.temperature, request.top_p, bars=request.bars,
+            key=KEY_NAMES[r["key"]] if r["key"] is not None else None, tempo_bpm=r["tempo_bpm"],
+            time_sig=f"{r['meter'][0]}/{r['meter'][1]}", strict_key=request.strict_key,
+            range=list(request.pitch_range) if request.pitch_range else None, program=request.program,
+            parts=[p.name for p in r["parts"]])
+        takes.append(Take(piece, request.seed, record))
     return takes
 
 
@@ -228,8 +265,13 @@ def write_takes(takes: list[Take], out: str | Path, *, force: bool = False) -> l
     return paths
 
 
+def parse_parts(text: str | None) -> tuple[str, ...] | None:
+    """"soprano, bass" -> ("soprano", "bass"); None stays None (the style's parts are checked later)."""
+    return None if text is None else tuple(name.strip().lower() for name in text.split(","))
+
+
 def request_from_strings(bars: int, key: str | None = None, time_sig: str | None = None, range_: str | None = None,
-                         **kwargs) -> ComposeRequest:
+                         parts: str | None = None, **kwargs) -> ComposeRequest:
     """Build a request from the strings a user types (the CLI's parsing, shared with the Python API)."""
     return ComposeRequest(bars=bars, key=parse_key(key) if key else None, meter=parse_meter(time_sig) if time_sig else None,
-                          pitch_range=parse_range(range_) if range_ else None, **kwargs)
+                          pitch_range=parse_range(range_) if range_ else None, parts=parse_parts(parts), **kwargs)

@@ -1,13 +1,15 @@
 """Batched, constrained sampling with the model's KV cache.
 
 Every row starts from a prompt (at least a header) and draws one token per step from the model's
-distribution restricted to the row's mask (grammar + constraints), with temperature and nucleus
-(top-p) sampling; temperature 0 is greedy. Rows are independent takes decoded in one batch, so K
+distribution restricted to the row's mask (grammar + constraints), after moving the probability of the
+ids the state folds into others (``folds``), with temperature and nucleus (top-p) sampling;
+temperature 0 is greedy. Rows are independent takes decoded in one batch, so K
 variations cost about one forward pass per step, not K. A numpy Generator seeded by the caller makes
 the result a pure function of (weights, prompt, constraints, seed).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +55,10 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
            seed: int = 0, device: torch.device | str = "cpu") -> list[np.ndarray]:
     """Continue each prompt until its state reaches EOS; returns prompt + continuation per row.
 
-    ``states[i]`` must already have advanced through ``prompts[i]``. Prompts of different lengths are
-    handled by feeding the common prefix length at once, then the rest row by row with forced tokens.
+    ``states[i]`` must already have advanced through ``prompts[i]``; a state is a ``ConstrainedState`` or
+    anything with its ``mask``, ``folds``, ``advance`` and ``finished`` (``melody_lock.MelodyLockedState``).
+    Prompts of different lengths are handled by feeding the common prefix length at once, then the rest
+    row by row with forced tokens.
     """
     device = torch.device(device)
     if device.type == "cpu":
@@ -80,7 +84,10 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
                 if not done[i]:
                     fed[i] += 1
                 continue
-            token = _pick(scores[i], states[i].mask(), params, rng)
+            mask = states[i].mask()
+            for source, target in states[i].folds():
+                scores[i, target] = np.logaddexp(scores[i, target], scores[i, source])
+            token = _pick(scores[i], mask, params, rng)
             states[i].advance(token)
             out[i].append(token)
             fed[i] += 1
@@ -95,19 +102,42 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
     return [np.asarray(o, dtype=np.int64) for o in out]
 
 
+def sample_prompted(model, prompt, new_state: Callable[[], ConstrainedState], rows: int, params: SamplingParams,
+                    seed: int = 0, device: torch.device | str = "cpu") -> list[np.ndarray]:
+    """``rows`` continuations of one prompt, each row under a fresh state from ``new_state`` walked
+    through the prompt first (MidigenError if the prompt breaks the grammar)."""
+    prompt = [int(t) for t in prompt]
+    states = []
+    for _ in range(rows):
+        state = new_state()
+        for token in prompt:
+            state.grammar.check(token)
+            state.advance(token)
+        states.append(state)
+    return sample(model, [np.asarray(prompt)] * rows, states, params, seed=seed, device=device)
+
+
 def _prefill_window(model, out: list[list[int]], fed: list[int], device):
     """A fresh cache holding, per row, its header and as many of its latest fed tokens as fit in half
-    the context (rows share one header length, so the windows line up); logits of the last position."""
+    the context, from a bar line where one falls in its first half (training crops pieces at bar lines
+    the same way); rows share one header length, so the windows line up. Logits of the last position."""
     header = _header_length(out[0])
     if any(_header_length(o) != header for o in out):
         raise ValueError("rows sampled together must share one header length")
     room = max(1, min(model.cfg.max_seq_len // 2, min(fed)) - header)
-    windows = [o[:header] + o[max(header, f - room): f] for o, f in zip(out, fed)]
+    starts = [max(header, f - room) for f in fed]
+    windows = [o[:header] + o[_bar_line_from(o, s, min(f, s + room // 2)): f] for o, s, f in zip(out, starts, fed)]
     width = min(len(w) for w in windows)
     windows = [w[:header] + w[len(w) - (width - header):] for w in windows]
     cache = model.new_cache(len(out))
     logits = model.prefill(torch.as_tensor(np.asarray(windows, dtype=np.int64), device=device), cache)
     return cache, logits
+
+
+def _bar_line_from(ids: list[int], start: int, end: int) -> int:
+    """The first Bar token in ids[start:end], else ``start``."""
+    bar = VOCAB.offsets["Bar"]
+    return next((i for i in range(start, end) if ids[i] == bar), start)
 
 
 def _header_length(ids: np.ndarray) -> int:
