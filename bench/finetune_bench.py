@@ -43,7 +43,7 @@ def run(collection: str, pieces: int, steps: int, seed: int) -> dict:
     folder = work / collection
     folder.mkdir()
     for i in chosen:
-        shutil.copy2(Path(full.dataset.records[i].path), folder)
+        shutil.copy2(full.root / full.dataset.records[i].path, folder)
     config = TrainConfig(size="small", steps=steps, batch_size=8, seq_len=512, eval_every=max(1, steps // 3), seed=seed)
     rows = {}
     try:
