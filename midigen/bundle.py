@@ -123,6 +123,30 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
+MAX_CONTEXT_TOKENS = 1 << 16  # style.json may not ask for rotary tables longer than this
+
+
+def check_weight_shapes(weights_path: Path, config: ModelConfig) -> None:
+    """Every tensor of the weights file has the shape ``config`` implies (read from headers only).
+
+    The expected shapes come from a model built on PyTorch's ``meta`` device, which allocates nothing.
+    """
+    from safetensors import safe_open
+
+    if config.max_seq_len > MAX_CONTEXT_TOKENS:
+        raise MidigenError(f"{META_FILE} asks for a {config.max_seq_len}-token context (at most {MAX_CONTEXT_TOKENS})")
+    mismatch = MidigenError(f"the model described in {META_FILE} does not match {WEIGHTS_FILE}")
+    with safe_open(str(weights_path), framework="pt") as f:
+        found = {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
+    layers = {key.split(".")[1] for key in found if key.startswith("blocks.")}
+    if found.get("tok_emb.weight") != (config.vocab_size, config.n_embd) or len(layers) != config.n_layer:
+        raise mismatch  # cheap checks first: a million claimed layers would be a million modules, even on meta
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in MusicTransformer(config).state_dict_for_save().items()}
+    if found != expected:
+        raise mismatch
+
+
 def load_bundle(folder: str | Path, device: str | torch.device = "cpu") -> Bundle:
     """Load and verify a bundle; MidigenError naming the folder and the problem."""
     from safetensors import SafetensorError
@@ -141,6 +165,7 @@ def load_bundle(folder: str | Path, device: str | torch.device = "cpu") -> Bundl
         raise MidigenError(f"{folder}: {WEIGHTS_FILE} does not match the SHA-256 in {META_FILE} (corrupt or altered)")
     try:
         config = ModelConfig.from_dict(meta["model"])
+        check_weight_shapes(weights_path, config)  # before allocating a model a hostile style.json could make huge
         model = MusicTransformer(config)
         state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
         model.load_weights(state)

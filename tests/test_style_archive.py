@@ -111,7 +111,7 @@ def _altered(files: dict[str, bytes], **model) -> dict[str, bytes]:
     (lambda f: {**f, "style.json": f["style.json"].replace(b'"format": 1', b'"format": 99')}, "format 99"),
     (lambda f: _altered(f, n_embd=64), "does not match model.safetensors"),
     (lambda f: _altered(f, n_layer=10**6), "does not match model.safetensors"),
-    (lambda f: _altered(f, max_seq_len=10**9), "does not match model.safetensors"),
+    (lambda f: _altered(f, max_seq_len=10**9), "65536"),
     (lambda f: {"style.json": f["style.json"]}, "model.safetensors missing"),
     (lambda f: {**f, "model.safetensors": b"not safetensors"}, "not a valid style bundle"),
 ])

@@ -66,7 +66,7 @@ def test_bundle_round_trip_is_exact_with_tied_weights(tiny_style, tmp_path):
     (lambda d: _edit_meta(d, tokenizer={"format": 1, "size": 7, "names_sha1": "x"}), "another token vocabulary"),
     (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-8] + b"12345678"), "SHA-256"),
     (lambda d: _edit_meta(d, model={**json.loads((d / "style.json").read_text())["model"], "n_embd": 64, "n_head": 2}),
-     "do not fit"),
+     "does not match model.safetensors"),
 ])
 def test_damaged_bundles_are_refused(tiny_style, tmp_path, damage, message):
     styles, _ = tiny_style
@@ -220,3 +220,15 @@ def test_training_never_replaces_a_folder_that_is_not_a_bundle(real_midi_dir, tm
     with pytest.raises(MidigenError, match="not a style bundle"):
         train_style("songs", music, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path)  # bundle path == the corpus
     assert sorted(p.name for p in music.iterdir()) == sorted(p.name for p in real_midi_dir.iterdir())
+
+
+@pytest.mark.parametrize("change", [{"n_embd": 1 << 16, "n_head": 1 << 10}, {"n_layer": 3}, {"max_seq_len": 1 << 30}])
+def test_a_style_json_that_lies_about_the_model_is_refused_before_building_it(tiny_style, tmp_path, change):
+    styles, _ = tiny_style
+    copy = tmp_path / "liar"
+    shutil.copytree(styles / "tiny-bach", copy)
+    meta = json.loads((copy / "style.json").read_text())
+    meta["model"].update(change)  # a 65536-wide model would need ~10^11 bytes if it were allocated
+    (copy / "style.json").write_text(json.dumps(meta))
+    with pytest.raises(MidigenError, match="does not match|context"):
+        load_bundle(copy)
