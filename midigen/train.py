@@ -10,7 +10,6 @@ DistributedDataParallel (NCCL on GPU, gloo on CPU); only rank 0 writes files or 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import time
@@ -20,21 +19,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoint
 from . import distributed as dist
 from .batches import BatchSampler, PieceBank
 from .bundle import check_replaceable, install, load_bundle, read_meta
 from .corpus.stats import CorpusStats
 from .errors import MidigenError
 from .evaluate import Likelihood, evaluate, ngram_likelihood, pool
-from .fsutil import atomic_write_json
 from .model import SIZES, MusicTransformer, config_for_size
 from .styles import check_name, default_write_dir, find_style
 from .train_data import load_corpora, piece_weights, slots_for
 from .vocab import VOCAB
 
-CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
-CHECKPOINT_OPTIMIZER = "optimizer.safetensors"
-CHECKPOINT_STATE = "state.json"
 BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
 SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
 
@@ -133,44 +129,6 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig, fused: bool) -> torc
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused)
 
 
-def _save_checkpoint(work: Path, model, optimizer, step: int, best: dict, config: TrainConfig) -> None:
-    """Weights, optimizer moments and loop state, each file written atomically, state last."""
-    from safetensors.torch import save_file
-
-    work.mkdir(parents=True, exist_ok=True)
-    for name, tensors in ((CHECKPOINT_WEIGHTS, model.state_dict_for_save()), (CHECKPOINT_OPTIMIZER, _optimizer_tensors(optimizer))):
-        tmp = work / f".{name}.tmp"
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"step": str(step)})
-        os.replace(tmp, work / name)
-    atomic_write_json(work / CHECKPOINT_STATE, {"step": step, "best": best, "config": config.to_dict()})
-
-
-def _checkpoint_step(path: Path) -> int | None:
-    """The step a checkpoint file was saved at (in its safetensors metadata)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        step = (f.metadata() or {}).get("step")
-    return int(step) if step is not None else None
-
-
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    out = {}
-    for i, (param, state) in enumerate(optimizer.state.items()):
-        del param
-        for key, value in state.items():
-            out[f"{i}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
-    return out
-
-
-def _load_optimizer_tensors(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for i, param in enumerate(params):
-        state = {k.split(".", 1)[1]: v.to(param.device) for k, v in tensors.items() if k.split(".", 1)[0] == str(i)}
-        if state:
-            optimizer.state[param] = state
-
-
 def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
     """The bundle to start from: ``from_style`` (``"none"``: scratch; None: ``base`` where it fits) and a
     note for the user when the default base is not used."""
@@ -232,7 +190,7 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     optimizer = _optimizer(model, config, fused=device.type == "cuda")
     start_step, best = 0, {"bits_per_note": None, "step": None, "evals_since": 0}
     if resume:
-        start_step, best = _resume(work, model, optimizer, config)
+        start_step, best = checkpoint.resume(work, model, optimizer, config)
     elif rank == 0 and work.exists():
         import shutil
 
@@ -270,13 +228,13 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
             if report:
                 report(Progress(done, config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
             if rank == 0 and (done % config.checkpoint_every == 0 or stopped):
-                _save_checkpoint(work, model, optimizer, done, best, config)
+                checkpoint.save_checkpoint(work, model, optimizer, done, best, config)
             if stopped:
                 break
     except KeyboardInterrupt:
         interrupted = True
         if rank == 0:
-            _save_checkpoint(work, model, optimizer, completed, best, config)
+            checkpoint.save_checkpoint(work, model, optimizer, completed, best, config)
     finally:
         dist.cleanup(world)
     if interrupted:
@@ -301,25 +259,6 @@ def _validate(model, valid: list, device, best: dict, step: int, work: Path) -> 
     else:
         best["evals_since"] += 1
     return bits
-
-
-def _resume(work: Path, model, optimizer, config: TrainConfig) -> tuple[int, dict]:
-    from safetensors.torch import load_file
-
-    state_path = work / CHECKPOINT_STATE
-    if not state_path.is_file():
-        raise MidigenError(f"nothing to resume: no checkpoint in {work}")
-    state = json.loads(state_path.read_text())
-    saved = TrainConfig.from_dict(state["config"])
-    if (saved.size, saved.seq_len, saved.seed) != (config.size, config.seq_len, config.seed):
-        raise MidigenError("--resume needs the same --size, --seq-len and --seed as the interrupted run")
-    steps = {_checkpoint_step(work / name) for name in (CHECKPOINT_WEIGHTS, CHECKPOINT_OPTIMIZER)} | {int(state["step"])}
-    if len(steps) != 1:  # killed between the three files of one checkpoint
-        raise MidigenError(f"the checkpoint in {work} was interrupted while being written (steps {sorted(steps)}); "
-                           "train again without --resume")
-    model.load_weights(load_file(str(work / CHECKPOINT_WEIGHTS)))
-    _load_optimizer_tensors(optimizer, load_file(str(work / CHECKPOINT_OPTIMIZER)))
-    return int(state["step"]), state["best"]
 
 
 def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
