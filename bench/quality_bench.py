@@ -50,7 +50,7 @@ from midigen.corpus.split import SPLIT_NAMES, split_dataset
 from midigen.evaluate import evaluate, ngram_likelihood
 from midigen.model import MusicTransformer, config_for_size
 from midigen.ngram import NGramModel
-from midigen.train import TrainConfig, _optimizer, resolve_device
+from midigen.train import TrainConfig, _optimizer, optimizer_step, resolve_device
 from midigen.vocab import VOCAB
 
 COLLECTIONS = ("bach-chorales", "irish-oneills")
@@ -269,14 +269,7 @@ def train_and_score(model, sampler, valid, test, config, device: torch.device, p
     start = time.perf_counter()
     for step in range(config.steps):
         x, y = (t.to(device, non_blocking=True) for t in sampler.batch(step))
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr_at(step)
-        with autocast:
-            _, loss = model(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        loss = optimizer_step(model, model, optimizer, config, step, x, y, autocast)
         done = step + 1
         if done % config.eval_every == 0 or done == config.steps:
             loss_value = float(loss.detach())

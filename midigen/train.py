@@ -129,6 +129,22 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig, fused: bool) -> torc
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused)
 
 
+def optimizer_step(net, model, optimizer, config: TrainConfig, step: int, x, y, autocast) -> torch.Tensor:
+    """One AdamW step at the schedule's rate for ``step``, gradients clipped; returns the batch loss.
+
+    ``net`` is what runs forward (the model, or its DDP wrapper); ``model`` owns the parameters.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr_at(step)
+    with autocast:
+        _, loss = net(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss
+
+
 def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
     """The bundle to start from: ``from_style`` (``"none"``: scratch; None: ``base`` where it fits) and a
     note for the user when the default base is not used."""
@@ -207,14 +223,7 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     try:
         for step in range(start_step, config.steps):
             x, y = (t.to(device, non_blocking=True) for t in sampler.batch(step))
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr_at(step)
-            with autocast:
-                _, loss = net(x, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            loss = optimizer_step(net, model, optimizer, config, step, x, y, autocast)
             completed = done = step + 1
             loss_value = float(loss.detach())
             loss_ema = loss_value if loss_ema is None else 0.9 * loss_ema + 0.1 * loss_value
