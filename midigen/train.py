@@ -240,6 +240,7 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
                 checkpoint.save_checkpoint(work, model, optimizer, done, best, config)
             if stopped:
                 break
+        dist.barrier(world)  # every rank done with its collectives before any tears the group down
     except KeyboardInterrupt:
         interrupted = True
         if rank == 0:
