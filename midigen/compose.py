@@ -121,6 +121,10 @@ class Take:
     seed: int
     provenance: dict
 
+    def provenance_text(self) -> str:
+        """The text meta event every written take carries, from which it can be reproduced."""
+        return "midigen " + json.dumps(self.provenance, sort_keys=True, separators=(",", ":"))
+
 
 def style_defaults(meta: dict) -> dict:
     """Key, tempo, meter and parts (its instrumentation, named) the style's corpus uses most."""
@@ -260,7 +264,7 @@ def write_takes(takes: list[Take], out: str | Path, *, force: bool = False) -> l
     paths = output_paths(out, len(takes))
     check_outputs(paths, force)
     for take, path in zip(takes, paths):
-        text = "midigen " + json.dumps(take.provenance, sort_keys=True, separators=(",", ":"))
+        text = take.provenance_text()
         write_midi(take.piece, path, text=text)
     return paths
 

@@ -11,7 +11,6 @@ the new notes after the input's last bar (``midi_patch``); the input's notes are
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,7 +120,7 @@ def write_continuations(source: SourceMidi, takes: list[Take], out: str | Path, 
     check_outputs(paths, force)
     kept, slots = source.piece.end_steps, list(part_slots(source))
     for take, path in zip(takes, paths):
-        text = "midigen " + json.dumps(take.provenance, sort_keys=True, separators=(",", ":"))
+        text = take.provenance_text()
         notes = new_notes(take, kept)
         data = patch(source, notes, slots, text=text, key=take.piece.key, end_steps=take.piece.end_steps)
         atomic_write_bytes(path, data)

@@ -10,7 +10,6 @@ written is the melody file, every event as it was, plus one new track per part (
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +119,7 @@ def write_harmonizations(source: SourceMidi, takes: list[Take], out: str | Path,
     paths = output_paths(out, len(takes))
     check_outputs(paths, force)
     for take, path in zip(takes, paths):
-        text = "midigen " + json.dumps(take.provenance, sort_keys=True, separators=(",", ":"))
+        text = take.provenance_text()
         names = take.piece.meta["track_names"]
         targets = [NewTrack(names[t], track.program_token_value) for t, track in enumerate(take.piece.tracks) if t > 0]
         notes = take.piece.notes[take.piece.notes[:, TRACK] > 0].copy()
