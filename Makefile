@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese palestrina
 
-.PHONY: setup test test-slow lint bench bench-quality fuzz demo corpora styles clean-cache
+.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles clean-cache
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,14 @@ bench: setup
 bench-quality: setup
 	$(PY) -m bench.quality_bench
 
+# continue / infill / --chords on the shipped styles, against the real music of their test splits.
+bench-sketch: setup
+	$(PY) -m bench.continue_bench --style bach-chorales --corpus corpora/bach-chorales
+	$(PY) -m bench.infill_bench --style bach-chorales --corpus corpora/bach-chorales
+	$(PY) -m bench.infill_bench --style irish-folk --corpus corpora/irish-oneills --json bench/results/infill-irish-folk.json
+	$(PY) -m bench.chords_bench --style irish-folk --corpus corpora/irish-oneills
+	$(PY) -m bench.chords_bench --style bach-chorales --corpus corpora/bach-chorales
+
 # Hostile-file fuzzing: FUZZ_FILES=100000 for a long run.
 FUZZ_FILES ?= 10000
 fuzz: setup
@@ -51,7 +59,7 @@ corpora: setup
 # multi-style base from five corpora, then each style fine-tuned from it. Palestrina is not shipped (its
 # encodings' licence reserves derivative formats); bench/finetune_bench.py uses it as the unseen style.
 BASE_CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese
-BASE_TRAINING := --from none --size small --steps 800 --batch-size 8 --seq-len 512 --eval-every 200 --seed 0 --styles-dir styles
+BASE_TRAINING := --from none --size small --steps 1500 --batch-size 8 --seq-len 512 --eval-every 250 --seed 0 --styles-dir styles
 FINE_TUNING := --steps 150 --batch-size 8 --seq-len 512 --eval-every 50 --seed 0 --styles-dir styles
 SHIPPED := bach-chorales:bach-chorales irish-folk:irish-oneills fiddle:fiddle-ryans chinese-folk:essen-chinese german-folk:essen-german
 styles: setup

@@ -1,8 +1,10 @@
-"""Transposition augmentation on token ids: pitches of melodic tracks and the Key token move together."""
+"""Transposition augmentation on token ids: pitches of melodic tracks, the Key and the Chord roots move
+together."""
 from __future__ import annotations
 
 import numpy as np
 
+from .chord_symbols import N_CHORDS, transpose_chord
 from .keys import transpose_key
 from .vocab import DRUM_PROGRAM, UNKNOWN_KEY, VOCAB, Vocab
 
@@ -17,9 +19,11 @@ def melodic_pitch_mask(ids: np.ndarray, vocab: Vocab = VOCAB) -> np.ndarray:
     if not drums.any():
         return is_pitch
     is_track = (ids >= off["Track"]) & (ids < off["Track"] + sizes["Track"])
-    # the current track at each token: the last Track token so far (track 0 before any)
-    last = np.maximum.accumulate(np.where(is_track, np.arange(len(ids)), -1))
-    track = np.where(last >= 0, ids[np.maximum(last, 0)] - off["Track"], 0)
+    restarts = (ids == off["Fill"]) | ((ids >= off["Hole"]) & (ids < off["Hole"] + sizes["Hole"]))
+    # the current track at each token: the last Track token so far (track 0 before any, and again from
+    # the start of an infill segment)
+    last = np.maximum.accumulate(np.where(is_track | restarts, np.arange(len(ids)), -1))
+    track = np.where((last >= 0) & ~restarts[np.maximum(last, 0)], ids[np.maximum(last, 0)] - off["Track"], 0)
     return is_pitch & ~drums[np.minimum(track, len(drums) - 1)]
 
 
@@ -40,7 +44,13 @@ def transpose_ids(ids: np.ndarray, semitones: int, mask: np.ndarray | None = Non
     key_off = vocab.offsets["Key"]
     is_key = (ids >= key_off) & (ids < key_off + UNKNOWN_KEY)
     out[is_key] = key_off + np.array([transpose_key(int(k - key_off), semitones) for k in ids[is_key]], dtype=np.int64)
+    chord_off = vocab.offsets["Chord"]
+    is_chord = (ids >= chord_off) & (ids < chord_off + N_CHORDS)
+    out[is_chord] = chord_off + _CHORD_SHIFT[semitones % 12][ids[is_chord] - chord_off]
     return out
+
+
+_CHORD_SHIFT = np.array([[transpose_chord(v, s) for v in range(N_CHORDS)] for s in range(12)], dtype=np.int64)
 
 
 def transpositions(ids: np.ndarray, vocab: Vocab = VOCAB) -> list[int]:

@@ -108,8 +108,9 @@ def swap_in(bundle: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_meta(folder: Path) -> dict:
-    """``style.json`` of a bundle folder, checked for format and vocabulary."""
+def read_meta(folder: Path, *, older_vocab: bool = False) -> dict:
+    """``style.json`` of a bundle folder, checked for format and vocabulary (``older_vocab``: also one
+    whose vocabulary this one extends, for ``train`` to grow and fine-tune)."""
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -118,8 +119,12 @@ def read_meta(folder: Path) -> dict:
         raise MidigenError(f"{folder}: {META_FILE} is not a JSON object")
     if meta.get("format") != FORMAT_VERSION:
         raise MidigenError(f"{folder}: bundle format {meta.get('format')!r} is not supported (this midigen reads {FORMAT_VERSION})")
-    if meta.get("tokenizer") != VOCAB.to_json():
-        raise MidigenError(f"{folder}: the bundle was trained on another token vocabulary ({meta.get('tokenizer')})")
+    recorded = meta.get("tokenizer")
+    if recorded != VOCAB.to_json() and not (older_vocab and isinstance(recorded, dict) and VOCAB.extends(recorded)):
+        if isinstance(recorded, dict) and VOCAB.extends(recorded):
+            raise MidigenError(f"{folder}: the bundle was trained on an older token vocabulary (format "
+                               f"{recorded.get('format')}): fine-tune it forward with `midigen train --from {folder.name}`")
+        raise MidigenError(f"{folder}: the bundle was trained on another token vocabulary ({recorded})")
     return meta
 
 
@@ -147,8 +152,9 @@ def check_weight_shapes(weights_path: Path, config: ModelConfig) -> None:
         raise mismatch
 
 
-def load_bundle(folder: str | Path, device: str | torch.device = "cpu") -> Bundle:
-    """Load and verify a bundle; MidigenError naming the folder and the problem."""
+def load_bundle(folder: str | Path, device: str | torch.device = "cpu", *, older_vocab: bool = False) -> Bundle:
+    """Load and verify a bundle; MidigenError naming the folder and the problem. ``older_vocab``: accept a
+    bundle of an older vocabulary this one extends (its model keeps its own, smaller, vocabulary)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -156,7 +162,7 @@ def load_bundle(folder: str | Path, device: str | torch.device = "cpu") -> Bundl
     for child in folder.iterdir():
         if child.suffix.lower() in PICKLE_SUFFIXES or child.name not in ALLOWED_FILES:
             raise MidigenError(f"{folder}: unexpected file {child.name!r} in a style bundle (refusing to load it)")
-    meta = read_meta(folder)
+    meta = read_meta(folder, older_vocab=older_vocab)
     weights_path = folder / WEIGHTS_FILE
     if not weights_path.is_file():
         raise MidigenError(f"{folder}: {WEIGHTS_FILE} is missing")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MidigenError
-from .grammar import GrammarState
+from .grammar import PITCH_STATES, GrammarState
 from .keys import KEY_NAMES, scale_pitch_classes
 from .vocab import DURATIONS_STEPS, MAX_TRACKS, VOCAB, bar_length_steps
 
@@ -40,6 +40,7 @@ class Constraints:
     kept_bars: int = 0  # bars the prompt holds, sampled around, never into
     kept_steps: int = 0  # their length in steps
     written_tracks: frozenset[int] | None = None  # the tracks the file keeps: one must sound in the last bar (None: all)
+    end_with_sound: bool = True  # False for an infill: the bars after it are the user's, the gap may end in a rest
 
     def check(self) -> None:
         """Refuse contradictory constraints with a clear message (instead of sampling forever)."""
@@ -86,6 +87,8 @@ class ConstrainedState:
         self.latest_end_steps = 0
         self.sounding_until = np.zeros((MAX_TRACKS, 128), dtype=np.int64)  # end step of each track's pitches
         self._pitch = 0
+        self._next_bar_start: int | None = None  # set by Hole and Fill: where the next Bar starts
+        self._at_hole: tuple[int, np.ndarray] = (0, self.sounding_until)  # hole start step, what sounded there
 
     @property
     def finished(self) -> bool:
@@ -94,6 +97,7 @@ class ConstrainedState:
     def mask(self) -> np.ndarray:
         g = self.grammar
         mask = g.allowed_mask()
+        mask[_family_slice("Hole")] = False  # holes are the prompt's (``infill``), never sampled
         if g.bar >= 0:  # body: no meter or tempo changes
             mask[_family_slice("TimeSig")] = False
             mask[_family_slice("Tempo")] = False
@@ -101,9 +105,9 @@ class ConstrainedState:
         last_bar = g.bar + 1 >= self.c.bars
         if last_bar:
             mask[bar] = False
-        if not last_bar or self.latest_end_steps <= self.bar_start_steps:
+        if not last_bar or (self.c.end_with_sound and self.latest_end_steps <= self.bar_start_steps):
             mask[_OFF["EOS"]] = False  # the last bar must hold sound (so files read back with N bars)
-        if g.state in ("position", "track", "note", "position_tempo"):
+        if g.state in PITCH_STATES:
             pitches = mask[_family_slice("Pitch")]
             if self._next_track_is_melodic():
                 pitches &= self.melodic[g.track]
@@ -132,7 +136,17 @@ class ConstrainedState:
         g = self.grammar
         family, index = VOCAB.split(token_id)
         if family == "Bar":
-            self.bar_start_steps += g.bar_steps if g.bar >= 0 else 0
+            if self._next_bar_start is not None:
+                self.bar_start_steps, self._next_bar_start = self._next_bar_start, None
+            elif g.bar >= 0:
+                self.bar_start_steps += g.bar_steps
+        elif family == "Hole":  # the bars after the hole come first, then (after Fill) the hole's own
+            start = self.bar_start_steps + g.bar_steps if g.bar >= 0 else 0
+            self._at_hole = (start, self.sounding_until.copy())
+            self._next_bar_start = start + (index + 1) * g.bar_steps
+        elif family == "Fill":
+            self._next_bar_start, saved = self._at_hole
+            self.sounding_until = saved.copy()
         g.advance(token_id)
         if family == "Pitch":
             self._pitch = index

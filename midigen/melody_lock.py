@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .constraints import ConstrainedState, Constraints
+from .grammar import MOVE_STATES, PITCH_STATES, TRACK_STATES
 from .piece import DURATION, PITCH, START, VELOCITY
 from .vocab import DURATIONS_STEPS, VELOCITY_LEVELS, VOCAB
 
@@ -26,8 +27,8 @@ _DURATIONS = np.asarray(DURATIONS_STEPS)
 _PITCHES = np.arange(128)
 _DURATION_INDEX = {d: i for i, d in enumerate(DURATIONS_STEPS)}
 _VELOCITY_INDEX = {v: i for i, v in enumerate(VELOCITY_LEVELS)}
-_MOVE_STATES = ("bar", "bar_meter", "note", "position_tempo")
-_NOTE_STATES = ("position", "note", "position_tempo")  # where a Track token or a note may come next
+_MOVE_STATES = MOVE_STATES  # where Position, Bar or EOS may come next
+_NOTE_STATES = TRACK_STATES  # where a Track token or a note may come next
 
 
 def _family(family: str) -> slice:
@@ -63,7 +64,7 @@ class MelodyLockedState:
         g, note = self.grammar, self._next()
         if g.bar < 0:
             return None
-        if note is not None and g.state == "position" and self._step() == note[START]:
+        if note is not None and g.state in ("position", "position_chord") and self._step() == note[START]:
             return _OFF["Pitch"] + int(note[PITCH]) if g.track == 0 else _OFF["Track"]
         if note is not None and g.state == "track" and g.track == 0:  # Track_0 is only ever forced
             return _OFF["Pitch"] + int(note[PITCH])
@@ -90,6 +91,8 @@ class MelodyLockedState:
         forced = self._forced()
         if forced is not None:
             mask = np.zeros(VOCAB.size, dtype=bool)
+            if self.grammar.state == "position":  # the chord of this position may come before the melody note
+                mask[_family("Chord")] = self.base.mask()[_family("Chord")]
             mask[forced] = True
             return mask
         mask = self.base.mask()
@@ -105,7 +108,7 @@ class MelodyLockedState:
             step = np.array([self._step()])
             for t in tracks:
                 track_ids[t] &= bool(self._playable([t], step)[0])
-        if g.state in _NOTE_STATES + ("track",):
+        if g.state in PITCH_STATES:
             pitches = mask[_family("Pitch")]
             if g.track == 0:
                 pitches[:] = False

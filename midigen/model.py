@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import torch
@@ -359,6 +359,20 @@ class MusicTransformer(nn.Module):
     def state_dict_for_save(self) -> dict[str, Tensor]:
         """The state dict without the tied ``lm_head.weight``, as safetensors' ``save_file`` needs."""
         return {k: v.detach().contiguous() for k, v in self.state_dict().items() if k != TIED_KEY}
+
+    def grow_vocab(self, vocab_size: int) -> MusicTransformer:
+        """This model with ``vocab_size`` ids: its own ids keep their rows, the new ones start as a fresh
+        model's would (normal, std 0.02), so a model of an older vocabulary can be fine-tuned into a
+        newer one that appended token families."""
+        if vocab_size < self.cfg.vocab_size:
+            raise ValueError(f"cannot shrink the vocabulary from {self.cfg.vocab_size} to {vocab_size}")
+        grown = MusicTransformer(replace(self.cfg, vocab_size=vocab_size)).to(self.tok_emb.weight.device)
+        state = self.state_dict_for_save()
+        with torch.no_grad():
+            rows = grown.tok_emb.weight.detach().clone()
+            rows[: self.cfg.vocab_size] = state["tok_emb.weight"]
+        grown.load_weights({**state, "tok_emb.weight": rows})
+        return grown
 
     def load_weights(self, state_dict: Mapping[str, Tensor]) -> None:
         """Load weights saved by :meth:`state_dict_for_save` (or a full state dict) and keep the tie.

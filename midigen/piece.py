@@ -44,7 +44,8 @@ class Piece:
 
     ``notes`` is (n, 5) int64 with columns ``NOTE_COLUMNS``; ``meters`` lists (bar index, numerator,
     denominator) from bar 0; ``tempos`` lists (start step, bpm) from step 0; ``key`` is a key int
-    (see ``keys``) or None; ``n_bars`` is the length of the piece in bars.
+    (see ``keys``) or None; ``n_bars`` is the length of the piece in bars; ``chords`` is the harmony
+    (``chords.analyse`` or the user's progression), each chord lasting until the next.
     """
 
     notes: np.ndarray
@@ -54,6 +55,7 @@ class Piece:
     key: int | None = None
     n_bars: int = 1
     style: int | None = None
+    chords: tuple[tuple[int, int], ...] = ()  # (start step, chord value of ``chord_symbols``): changes only
     meta: dict = field(default_factory=dict, compare=False)
 
     def __eq__(self, other: object) -> bool:
@@ -67,6 +69,7 @@ class Piece:
             and self.key == other.key
             and self.n_bars == other.n_bars
             and self.style == other.style
+            and tuple(self.chords) == tuple(other.chords)
         )
 
     __hash__ = None  # mutable-array holder: not hashable
@@ -85,6 +88,25 @@ class Piece:
 
     def replace(self, **changes) -> Piece:
         return replace(self, **changes)
+
+
+def crop_bars(piece: Piece, first_bar: int, stop_bar: int) -> Piece:
+    """Bars ``first_bar`` .. ``stop_bar - 1`` as a piece of their own: the notes starting in them (moved to
+    start at step 0, lengths kept), and the meter, tempo and chord in force where they start."""
+    starts = piece.bar_starts_steps()
+    begin, end = int(starts[first_bar]), int(starts[stop_bar])
+    notes = piece.notes[(piece.notes[:, START] >= begin) & (piece.notes[:, START] < end)].copy()
+    notes[:, START] -= begin
+
+    def from_start(changes, at):
+        before = [c for c in changes if at(c) <= 0]
+        return ([(0, *before[-1][1:])] if before else []) + [c for c in changes if 0 < at(c)]
+
+    meters = from_start([(b - first_bar, n, d) for b, n, d in piece.meters if b < stop_bar], lambda m: m[0])
+    tempos = from_start([(s - begin, b) for s, b in piece.tempos if s < end], lambda t: t[0])
+    chords = from_start([(s - begin, c) for s, c in piece.chords if s < end], lambda c: c[0])
+    return piece.replace(notes=notes, meters=tuple(meters), tempos=tuple(tempos), chords=tuple(chords),
+                         n_bars=stop_bar - first_bar)
 
 
 def empty_notes() -> np.ndarray:
@@ -181,6 +203,20 @@ def _resolve_overlaps(notes: np.ndarray) -> np.ndarray:
     return notes
 
 
+def normalise_changes(changes, end_steps: int) -> tuple[tuple[int, int], ...]:
+    """(step, value) events sorted by step, inside [0, end_steps), the last one at a step winning, and
+    none restating the value in force."""
+    out: list[tuple[int, int]] = []
+    for step, value in sorted(((int(s), v) for s, v in changes), key=lambda c: c[0]):
+        if not 0 <= step < end_steps:
+            continue
+        if out and out[-1][0] == step:
+            out.pop()
+        if not out or out[-1][1] != value:
+            out.append((step, value))
+    return tuple(out)
+
+
 def sort_notes(notes: np.ndarray) -> np.ndarray:
     """Token order: by onset, then track, then pitch from the top down."""
     order = np.lexsort((-notes[:, PITCH], notes[:, TRACK], notes[:, START]))
@@ -237,6 +273,7 @@ def quantize(piece: Piece) -> Piece:
     if not tempos or tempos[0][0] != 0:
         tempos.insert(0, (0, snap_tempo(DEFAULT_TEMPO_BPM)))
     return Piece(
+        chords=normalise_changes(piece.chords, end),
         notes=notes,
         tracks=tracks,
         meters=tuple(meters),

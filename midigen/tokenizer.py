@@ -9,10 +9,11 @@ import numpy as np
 
 from .errors import MidigenError
 from .grammar import GrammarState
-from .piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece, Track, bar_starts_steps
+from .piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece, Track, bar_starts_steps, normalise_changes, sort_notes
 from .vocab import (
     DRUM_PROGRAM,
     DURATIONS_STEPS,
+    MAX_HOLE_BARS,
     METERS,
     TEMPO_MARKS_BPM,
     UNKNOWN_KEY,
@@ -27,8 +28,12 @@ _VELOCITY_INDEX = {v: i for i, v in enumerate(VELOCITY_LEVELS)}
 _TEMPO_INDEX = {float(v): i for i, v in enumerate(TEMPO_MARKS_BPM)}
 
 
-def encode(piece: Piece, vocab: Vocab = VOCAB) -> np.ndarray:
-    """Token ids (int16 is enough: the vocabulary has < 32k ids) of a piece already ``quantize``d."""
+def encode(piece: Piece, vocab: Vocab = VOCAB, *, hole: tuple[int, int] | None = None) -> np.ndarray:
+    """Token ids (int16 is enough: the vocabulary has < 32k ids) of a piece already ``quantize``d.
+
+    ``hole=(first_bar, n_bars)`` writes the infill form (see ``grammar``): those bars moved after the
+    rest, behind Hole and Fill. ValueError if the hole does not fit the piece or the meter changes in it.
+    """
     off = vocab.offsets
     ids: list[int] = [off["BOS"]]
     if piece.style is not None:
@@ -37,65 +42,135 @@ def encode(piece: Piece, vocab: Vocab = VOCAB) -> np.ndarray:
     ids.append(off["TimeSig"] + METERS.index(tuple(piece.meters[0][1:])))
     ids.append(off["Tempo"] + _TEMPO_INDEX[float(piece.tempos[0][1])])
     ids.extend(off["Program"] + t.program_token_value for t in piece.tracks)
-
-    notes = piece.notes
-    bar_starts = bar_starts_steps(piece.meters, piece.n_bars)
-    note_bar = np.searchsorted(bar_starts, notes[:, START], side="right") - 1
-    pitch_ids = off["Pitch"] + notes[:, PITCH]
-    duration_ids = off["Duration"] + _DURATION_INDEX[notes[:, DURATION]]
-    tempo_steps = [s for s, _ in piece.tempos[1:]]
-    tempo_ids = [off["Tempo"] + _TEMPO_INDEX[float(b)] for _, b in piece.tempos[1:]]
-    meter_at_bar = {bar: off["TimeSig"] + METERS.index((n, d)) for bar, n, d in piece.meters[1:]}
-
-    bar_id, pos0, track0, vel0 = off["Bar"], off["Position"], off["Track"], off["Velocity"]
-    track_velocity = [-1] * len(piece.tracks)
-    current_track = 0
-    n_notes, i, t = len(notes), 0, 0
-    for bar in range(piece.n_bars):
-        ids.append(bar_id)
-        if bar in meter_at_bar:
-            ids.append(meter_at_bar[bar])
-        bar_end = bar_starts[bar + 1]
-        while (i < n_notes and note_bar[i] == bar) or (t < len(tempo_steps) and tempo_steps[t] < bar_end):
-            # the next position with a note or a tempo change
-            step = min(
-                notes[i, START] if i < n_notes and note_bar[i] == bar else bar_end,
-                tempo_steps[t] if t < len(tempo_steps) else bar_end,
-            )
-            ids.append(pos0 + int(step - bar_starts[bar]))
-            if t < len(tempo_steps) and tempo_steps[t] == step:
-                ids.append(tempo_ids[t])
-                t += 1
-            while i < n_notes and notes[i, START] == step:
-                track = int(notes[i, TRACK])
-                if track != current_track:
-                    ids.append(track0 + track)
-                    current_track = track
-                ids.append(int(pitch_ids[i]))
-                velocity = _VELOCITY_INDEX[int(notes[i, VELOCITY])]
-                if velocity != track_velocity[track]:
-                    ids.append(vel0 + velocity)
-                    track_velocity[track] = velocity
-                ids.append(int(duration_ids[i]))
-                i += 1
+    writer = _BarWriter(piece, vocab, ids)
+    if hole is None:
+        writer.bars(0, piece.n_bars)
+    else:
+        first, count = check_hole(piece, *hole)
+        writer.bars(0, first)
+        ids.append(off["Hole"] + count - 1)
+        in_force = writer.new_segment()
+        writer.bars(first + count, piece.n_bars)
+        ids.append(off["Fill"])
+        writer.new_segment(*in_force)  # the meter and tempo in force where the hole starts
+        writer.bars(first, first + count)
     ids.append(off["EOS"])
     return np.asarray(ids, dtype=np.int16)
 
 
+def check_hole(piece: Piece, first_bar: int, n_bars: int) -> tuple[int, int]:
+    """(first_bar, n_bars) of a hole the infill form can say; ValueError otherwise."""
+    if not 1 <= n_bars <= MAX_HOLE_BARS:
+        raise ValueError(f"a hole is 1 to {MAX_HOLE_BARS} bars, not {n_bars}")
+    if not 0 <= first_bar or first_bar + n_bars > piece.n_bars:
+        raise ValueError(f"bars {first_bar + 1}-{first_bar + n_bars} are not inside the piece's {piece.n_bars} bars")
+    if any(first_bar <= bar < first_bar + n_bars for bar, _, _ in piece.meters[1:]):
+        raise ValueError("the meter changes inside the hole")
+    return first_bar, n_bars
+
+
+class _BarWriter:
+    """Writes bars of a piece as tokens, keeping the state the grammar keeps (meter, tempo, chord, current
+    track, velocities): a value is written where it differs from the state, so a plain piece gets its
+    changes only, and a segment after Hole or Fill restates what is in force where it starts."""
+
+    def __init__(self, piece: Piece, vocab: Vocab, ids: list[int]):
+        self.piece, self.off, self.ids = piece, vocab.offsets, ids
+        self.notes = piece.notes
+        self.bar_starts = bar_starts_steps(piece.meters, piece.n_bars)
+        self.note_bar = np.searchsorted(self.bar_starts, self.notes[:, START], side="right") - 1
+        self.note_order = np.argsort(self.note_bar, kind="stable")  # notes are sorted: bars stay in order
+        self.notes_from = np.searchsorted(self.note_bar, np.arange(piece.n_bars + 1))
+        self.tempo_steps = np.array([s for s, _ in piece.tempos], dtype=np.int64)
+        self.tempo_index = [_TEMPO_INDEX[float(b)] for _, b in piece.tempos]
+        self.chord_steps = np.array([s for s, _ in piece.chords], dtype=np.int64)
+        self.meter = METERS.index(tuple(piece.meters[0][1:]))
+        self.tempo = self.tempo_index[0]
+        self.chord = -1
+        self.track, self.velocity = 0, [-1] * len(piece.tracks)
+
+    def meter_at(self, bar: int) -> int:
+        current = [m for m in self.piece.meters if m[0] <= bar][-1]
+        return METERS.index(tuple(current[1:]))
+
+    def tempo_at(self, step: int) -> int:
+        return self.tempo_index[max(int(np.searchsorted(self.tempo_steps, step, side="right")) - 1, 0)]
+
+    def chord_at(self, step: int) -> int:
+        i = int(np.searchsorted(self.chord_steps, step, side="right")) - 1
+        return self.piece.chords[i][1] if i >= 0 else -1
+
+    def new_segment(self, meter: int | None = None, tempo: int | None = None) -> tuple[int, int]:
+        """Restart the per-segment state as the grammar does at Hole and Fill (optionally setting the
+        meter and tempo in force); returns the meter and tempo that were in force."""
+        in_force = self.meter, self.tempo
+        self.track, self.velocity, self.chord = 0, [-1] * len(self.piece.tracks), -1
+        self.meter = self.meter if meter is None else meter
+        self.tempo = self.tempo if tempo is None else tempo
+        return in_force
+
+    def bars(self, first: int, stop: int) -> None:
+        off, ids, notes = self.off, self.ids, self.notes
+        for bar in range(first, stop):
+            ids.append(off["Bar"])
+            meter = self.meter_at(bar)
+            if meter != self.meter:
+                ids.append(off["TimeSig"] + meter)
+                self.meter = meter
+            start, end = int(self.bar_starts[bar]), int(self.bar_starts[bar + 1])
+            lo, hi = self.notes_from[bar], self.notes_from[bar + 1]
+            # where a tempo or chord may need saying: its changes in the bar, and the bar's start
+            events = {start}
+            events.update(int(s) for s in self.tempo_steps if start <= s < end)
+            events.update(int(s) for s in self.chord_steps if start <= s < end)
+            events.update(notes[lo:hi, START].tolist())
+            i = lo
+            for step in sorted(events):
+                tempo, chord = self.tempo_at(step), self.chord_at(step)
+                has_notes = i < hi and notes[i, START] == step
+                if tempo == self.tempo and chord in (self.chord, -1) and not has_notes:
+                    continue
+                ids.append(off["Position"] + step - start)
+                if tempo != self.tempo:
+                    ids.append(off["Tempo"] + tempo)
+                    self.tempo = tempo
+                if chord not in (self.chord, -1):
+                    ids.append(off["Chord"] + chord)
+                    self.chord = chord
+                while i < hi and notes[i, START] == step:
+                    self._note(notes[i])
+                    i += 1
+
+    def _note(self, note: np.ndarray) -> None:
+        off, ids = self.off, self.ids
+        track = int(note[TRACK])
+        if track != self.track:
+            ids.append(off["Track"] + track)
+            self.track = track
+        ids.append(off["Pitch"] + int(note[PITCH]))
+        velocity = _VELOCITY_INDEX[int(note[VELOCITY])]
+        if velocity != self.velocity[track]:
+            ids.append(off["Velocity"] + velocity)
+            self.velocity[track] = velocity
+        ids.append(off["Duration"] + int(_DURATION_INDEX[note[DURATION]]))
+
+
 def decode(ids, vocab: Vocab = VOCAB) -> Piece:
-    """The piece a valid id sequence describes; MidigenError naming the first bad position."""
+    """The piece a valid id sequence (plain or infill form) describes; MidigenError naming the first bad
+    position."""
     state = GrammarState(vocab)
     notes: list[tuple[int, int, int, int, int]] = []
     tracks: list[Track] = []
     meters: list[tuple[int, int, int]] = []
     tempos: list[tuple[int, float]] = []
+    chords: list[tuple[int, int]] = []
     key = style = None
-    bar_start = bar_end = 0
+    bar_start = bar_end = hole_start = 0
     step = pitch = 0
     for token_id in np.asarray(ids).tolist():
         state.check(token_id)
         family, index = vocab.split(token_id)
-        in_header = state.bar < 0
+        in_header = state.bar < 0 and state.hole_bars == 0
         state.advance(token_id)
         if family == "Style":
             style = index
@@ -107,10 +182,17 @@ def decode(ids, vocab: Vocab = VOCAB) -> Piece:
                 bar_end = bar_start + state.bar_steps
         elif family == "Tempo":
             tempos.append((0 if in_header else step, float(TEMPO_MARKS_BPM[index])))
+        elif family == "Chord":
+            chords.append((step, index))
         elif family == "Program":
             tracks.append(Track(0, True) if index == DRUM_PROGRAM else Track(index, False))
+        elif family == "Hole":
+            hole_start = bar_end  # the end of the last bar before the hole
+            bar_end = hole_start + state.hole_bars * state.bar_steps
+        elif family == "Fill":
+            bar_end = hole_start
         elif family == "Bar":
-            bar_start = bar_end if state.bar > 0 else 0
+            bar_start = bar_end
             bar_end = bar_start + state.bar_steps
         elif family == "Position":
             step = bar_start + index
@@ -122,14 +204,16 @@ def decode(ids, vocab: Vocab = VOCAB) -> Piece:
     if not state.finished:
         raise MidigenError(f"token {state.n_tokens}: sequence ends before EOS (in state '{state.state}')")
     array = np.asarray(notes, dtype=np.int64).reshape(-1, 5)
+    end = int(bar_starts_steps(meters, state.n_bars)[-1]) if meters else 0
     return Piece(
-        notes=array,
+        notes=sort_notes(array) if state.hole_bars else array,
         tracks=tuple(tracks),
-        meters=tuple(meters),
-        tempos=tuple(tempos),
+        meters=tuple(sorted(meters)),
+        tempos=normalise_changes(tempos, max(end, 1)),
         key=key,
-        n_bars=state.bar + 1,
+        n_bars=state.n_bars,
         style=style,
+        chords=normalise_changes(chords, end),
     )
 
 

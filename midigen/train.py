@@ -57,6 +57,7 @@ class TrainConfig:
     device: str = "auto"
     ngram_order: int = 4
     style_slot: int | None = None  # Style token of a one-style bundle; multi-style bundles number their corpora
+    infill_share: float = 0.4  # pieces drawn in the infill form (a span moved behind Hole/Fill): `midigen infill`
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,6 +72,8 @@ class TrainConfig:
             problems.append("lr must be in (0, 1)")
         if not 0 <= self.dropout < 1:
             problems.append("dropout must be in [0, 1)")
+        if not 0 <= self.infill_share <= 1:
+            problems.append("infill_share must be in [0, 1]")
         if self.warmup_steps is not None and self.warmup_steps < 0:
             problems.append("warmup_steps must be >= 0")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -152,7 +155,7 @@ def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
         return (None, None) if from_style == "none" else (find_style(from_style, styles_dir), None)
     try:
         path = find_style(BASE_STYLE, styles_dir)
-        meta = read_meta(path)
+        meta = read_meta(path, older_vocab=True)
     except MidigenError:
         return None, f"no usable '{BASE_STYLE}' bundle found: training from scratch"
     size, max_len = meta.get("training", {}).get("size"), meta.get("model", {}).get("max_seq_len", 0)
@@ -182,7 +185,7 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
 
     report = progress if rank == 0 else None
     base_path, note = _find_base(from_style, styles_dir, config)
-    base = load_bundle(base_path, device) if base_path else None
+    base = load_bundle(base_path, device, older_vocab=True) if base_path else None
     config = config.resolved(fine_tune=base is not None)
     if base:  # the model is the base's: record its size, not the default asked for
         config = replace(config, size=base.meta.get("training", {}).get("size", config.size))
@@ -193,12 +196,12 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     train_pieces = [p for c in corpora for p in c.side("train")[0]]
     valid = [c.side("valid") if c.split.valid else c.side("train") for c in corpora]  # tiny corpora: validate on train
 
-    model_config = base.model.cfg if base else config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)
-    if base and config.seq_len > model_config.max_seq_len:
-        raise MidigenError(f"--from {base.name}: its context is {model_config.max_seq_len} tokens, less than seq_len {config.seq_len}")
-    model = MusicTransformer(model_config).to(device)
-    if base:
-        model.load_weights(base.model.state_dict_for_save())
+    if base and config.seq_len > base.model.cfg.max_seq_len:
+        raise MidigenError(f"--from {base.name}: its context is {base.model.cfg.max_seq_len} tokens, less than seq_len {config.seq_len}")
+    if base:  # a base of an older vocabulary grows into this one (its ids keep their meaning)
+        model = base.model.grow_vocab(VOCAB.size).to(device)
+    else:
+        model = MusicTransformer(config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)).to(device)
 
     target = default_write_dir(styles_dir) / name
     check_replaceable(target)  # before hours of training, not after
@@ -215,7 +218,8 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
 
     net = dist.wrap(model, device, world)
     sampler = BatchSampler(PieceBank(train_pieces, transpose=config.transpose), config.batch_size, config.seq_len,
-                           seed=config.seed, rank=rank, weights=piece_weights(corpora) if len(corpora) > 1 else None)
+                           seed=config.seed, rank=rank, weights=piece_weights(corpora) if len(corpora) > 1 else None,
+                           infill_share=config.infill_share)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     tokens_per_step = config.batch_size * config.seq_len * world
     completed, stopped, interrupted = start_step, None, False

@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .chord_symbols import N_CHORDS, chord_name
 from .keys import KEY_NAMES
 
 STEPS_PER_QUARTER = 12
@@ -18,6 +19,7 @@ MAX_BAR_STEPS = 8 * STEPS_PER_QUARTER  # longest bar: 8 quarter notes (4/2, 8/4,
 MAX_TRACKS = 16
 N_STYLE_SLOTS = 32
 DRUM_PROGRAM = 128  # value of the Program token that declares a drum track
+MAX_HOLE_BARS = 16  # longest span one infill regenerates
 
 
 def _duration_table() -> tuple[int, ...]:
@@ -65,7 +67,8 @@ METERS = tuple(
 )
 
 # The table. Order fixes the ids: never reorder without bumping TOKENIZER_FORMAT.
-TOKENIZER_FORMAT = 1
+# Format 2 appended Chord, Hole and Fill: the ids of format 1 are its first ids, unchanged.
+TOKENIZER_FORMAT = 2
 FAMILIES: tuple[tuple[str, tuple], ...] = (
     ("PAD", (None,)),
     ("BOS", (None,)),
@@ -81,6 +84,9 @@ FAMILIES: tuple[tuple[str, tuple], ...] = (
     ("Pitch", tuple(range(128))),
     ("Velocity", VELOCITY_LEVELS),
     ("Duration", DURATIONS_STEPS),
+    ("Chord", tuple(range(N_CHORDS))),  # chord_symbols values: 12 roots x qualities, then N.C.
+    ("Hole", tuple(range(1, MAX_HOLE_BARS + 1))),  # "the next N bars are missing; they follow Fill"
+    ("Fill", (None,)),
 )
 UNKNOWN_KEY = len(KEY_NAMES)
 
@@ -93,6 +99,8 @@ def _format_value(family: str, value) -> str:
         return f"Key_{name.replace(' ', '_')}"
     if family == "TimeSig":
         return f"TimeSig_{value[0]}/{value[1]}"
+    if family == "Chord":
+        return f"Chord_{chord_name(value)}"
     if family == "Program" and value == DRUM_PROGRAM:
         return "Program_drums"
     return f"{family}_{value}"
@@ -159,10 +167,16 @@ class Vocab:
         """What a bundle stores to prove it was trained on this exact vocabulary."""
         return {"format": TOKENIZER_FORMAT, "size": self.size, "names_sha1": self._names_digest()}
 
-    def _names_digest(self) -> str:
+    def extends(self, recorded: dict) -> bool:
+        """True when a recorded vocabulary (``to_json``) is this one's first ids: an older format whose
+        ids all kept their meaning, so its model can grow into this vocabulary (``model.grow_vocab``)."""
+        size = recorded.get("size")
+        return isinstance(size, int) and 0 < size <= self.size and self._names_digest(size) == recorded.get("names_sha1")
+
+    def _names_digest(self, size: int | None = None) -> str:
         import hashlib
 
-        return hashlib.sha1("\n".join(self.names).encode()).hexdigest()
+        return hashlib.sha1("\n".join(self.names[:size]).encode()).hexdigest()
 
 
 VOCAB = Vocab()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from midigen.chord_symbols import N_CHORDS
 from midigen.piece import Piece, Track
 from midigen.vocab import METERS
 
@@ -38,4 +39,5 @@ def pieces(draw, max_notes: int = 60, with_header_extras: bool = True):
         key=draw(st.none() | st.integers(0, 23)),
         n_bars=draw(st.integers(1, 4)),
         style=draw(st.none() | st.integers(0, 31)) if with_header_extras else None,
+        chords=tuple(draw(st.lists(st.tuples(st.integers(0, 700), st.integers(0, N_CHORDS - 1)), max_size=5))),
     )

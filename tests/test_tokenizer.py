@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from midigen.errors import MidigenError
 from midigen.grammar import GrammarState, validate
 from midigen.midi_io import midi_bytes, read_midi
 from midigen.piece import Piece, Track, quantize
 from midigen.tokenizer import decode, encode, note_count, token_names
-from midigen.vocab import VOCAB
+from midigen.vocab import MAX_HOLE_BARS, VOCAB
 
 from .strategies import pieces
 
@@ -28,6 +29,45 @@ def test_round_trip_is_exact_at_the_grid(piece):
 
 
 @FAST
+@given(pieces(), st.data())
+def test_infill_form_round_trips_and_puts_the_hole_last(piece, data):
+    """Any hole the meter allows: the infill form decodes to the same piece, and its tokens after Fill are
+    the hole's bars (with the tempo, chord and velocities in force restated)."""
+    q = quantize(piece)
+    first = data.draw(st.integers(0, q.n_bars - 1))
+    count = data.draw(st.integers(1, min(MAX_HOLE_BARS, q.n_bars - first)))
+    if any(first <= bar < first + count for bar, _, _ in q.meters[1:]):
+        with pytest.raises(ValueError):
+            encode(q, hole=(first, count))
+        return
+    ids = encode(q, hole=(first, count))
+    validate(ids)
+    assert decode(ids) == q
+    state = GrammarState()
+    for token_id in ids.tolist():  # the sampler's mask allows every id the encoder writes
+        assert state.allowed_mask()[token_id], VOCAB.names[token_id]
+        state.step(token_id)
+    fill = int(np.flatnonzero(ids == VOCAB.offsets["Fill"])[0])
+    assert (ids[fill + 1:] == VOCAB.offsets["Bar"]).sum() == count
+    hole = q.bar_starts_steps()[[first, first + count]]
+    inside = (q.notes[:, 0] >= hole[0]) & (q.notes[:, 0] < hole[1])
+    assert note_count(ids[fill:]) == inside.sum()
+
+
+def test_infill_grammar_refuses_a_second_hole_an_early_end_and_a_short_fill():
+    piece = quantize(Piece(notes=np.array([[0, 12, 60, 80, 0], [48, 12, 62, 80, 0], [96, 12, 64, 80, 0]]), n_bars=3))
+    ids = encode(piece, hole=(1, 1)).tolist()
+    off = VOCAB.offsets
+    fill = ids.index(off["Fill"])
+    for bad, message in ((ids[:fill] + [off["EOS"]], "EOS cannot follow"),
+                         (ids[:fill] + [off["Hole"]], "Hole cannot follow"),
+                         (ids[:fill + 1] + [off["Bar"], off["EOS"]][:1] + [off["Bar"]], "Bar cannot follow"),
+                         (ids[:fill + 2] + [off["TimeSig"] + 3], "value not allowed")):
+        with pytest.raises(MidigenError, match=message):
+            validate(bad + [off["EOS"]])
+
+
+@FAST
 @given(pieces())
 def test_quantize_is_idempotent(piece):
     q = quantize(piece)
@@ -37,7 +77,7 @@ def test_quantize_is_idempotent(piece):
 @settings(max_examples=80, deadline=None)
 @given(pieces(max_notes=30))
 def test_midi_file_round_trip(piece):
-    q = quantize(piece.replace(n_bars=1, style=None))  # a file has no style; its length is its notes
+    q = quantize(piece.replace(n_bars=1, style=None, chords=()))  # a file has no style or chord analysis; its length is its notes
     back, n_in = read_midi("x.mid", data=midi_bytes(q))
     assert n_in == q.n_notes
     assert back == q
@@ -136,3 +176,26 @@ def test_golden_files_give_their_reviewed_tokens(golden_dir, name):
     expected = (golden_dir / f"{name}.tokens.txt").read_text().split()
     assert token_names(encode(piece)) == expected
     assert decode(encode(piece)) == piece
+
+
+@FAST
+@given(pieces(), st.data())
+def test_transposing_tokens_moves_notes_key_and_chords_in_either_form(piece, data):
+    """Token-level transposition (training's augmentation) equals transposing the piece, in the plain and
+    the infill form: drum notes stay, melodic notes, the key and every chord root move."""
+    from midigen.augment import transpose_ids, transpositions
+    from midigen.chord_symbols import transpose_chord
+    from midigen.keys import transpose_key
+
+    q = quantize(piece)
+    first = data.draw(st.integers(0, q.n_bars - 1))
+    count = data.draw(st.integers(1, min(MAX_HOLE_BARS, q.n_bars - first)))
+    hole = None if any(first <= bar < first + count for bar, _, _ in q.meters[1:]) else (first, count)
+    ids = encode(q, hole=hole)
+    shift = data.draw(st.sampled_from(transpositions(ids)))
+    drums = np.array([t.is_drum for t in q.tracks])
+    notes = q.notes.copy()
+    notes[~drums[notes[:, 4]], 2] += shift
+    expected = q.replace(notes=notes, key=None if q.key is None else transpose_key(q.key, shift),
+                         chords=tuple((s, transpose_chord(c, shift)) for s, c in q.chords))
+    assert decode(transpose_ids(ids, shift)) == quantize(expected)

@@ -232,3 +232,31 @@ def test_a_style_json_that_lies_about_the_model_is_refused_before_building_it(ti
     (copy / "style.json").write_text(json.dumps(meta))
     with pytest.raises(MidigenError, match="does not match|context"):
         load_bundle(copy)
+
+
+def test_a_bundle_of_an_older_vocabulary_is_refused_for_composing_and_grown_for_fine_tuning(tiny_style, real_midi_dir, tmp_path):
+    """A format-1 bundle (the ids before Chord, Hole and Fill were appended) is fine-tuned forward."""
+    styles, meta = tiny_style
+    old_size = VOCAB.offsets["Chord"]
+    old = MusicTransformer(config_for_size("tiny", old_size, 128))
+    folder = tmp_path / "styles" / "old-style"
+    write_bundle(folder, {k: v for k, v in meta.items() if k != "tokenizer"}, old)
+    _edit_meta(folder, tokenizer={"format": 1, "size": old_size, "names_sha1": VOCAB._names_digest(old_size)})
+    with pytest.raises(MidigenError, match="older token vocabulary .*midigen train --from old-style"):
+        load_bundle(folder)
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 2, "eval_every": 2})
+    grown = train_style("grown", real_midi_dir, config, styles_dir=tmp_path / "styles", from_style="old-style")
+    assert grown["tokenizer"] == VOCAB.to_json() and grown["model"]["vocab_size"] == VOCAB.size
+    assert load_bundle(tmp_path / "styles" / "grown").model.tok_emb.weight.shape[0] == VOCAB.size
+
+
+def test_growing_the_vocabulary_keeps_what_the_model_says_about_old_ids():
+    torch.manual_seed(0)
+    model = MusicTransformer(config_for_size("tiny", 100, 32)).eval()
+    grown = model.grow_vocab(130).eval()
+    ids = torch.randint(0, 100, (2, 16))
+    with torch.no_grad():
+        assert torch.allclose(model(ids)[0], grown(ids)[0][..., :100], atol=1e-6)
+    assert grown.lm_head.weight is grown.tok_emb.weight
+    with pytest.raises(ValueError, match="cannot shrink"):
+        grown.grow_vocab(50)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chords import ANALYSIS_VERSION as CHORD_ANALYSIS
 from ..errors import MidigenError
 from ..fsutil import atomic_write_json
 from ..piece import PITCH, START, TRACK, Piece
@@ -35,7 +36,7 @@ def default_cache_dir() -> Path:
 
 
 def tokenizer_fingerprint(key_profile: str = DEFAULT_KEY_PROFILE) -> str:
-    text = json.dumps([CACHE_FORMAT, TOKENIZER_FORMAT, VOCAB.to_json(), key_profile], sort_keys=True)
+    text = json.dumps([CACHE_FORMAT, TOKENIZER_FORMAT, VOCAB.to_json(), key_profile, CHORD_ANALYSIS], sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

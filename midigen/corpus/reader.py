@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chords import analyse
 from ..errors import MidigenError, file_error
 from ..keys import find_key, pitch_class_histogram
 from ..midi_io import read_midi
@@ -67,7 +68,8 @@ def analyse_key(piece: Piece, profile: str = DEFAULT_KEY_PROFILE) -> int | None:
 
 
 def load_piece(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> tuple[Piece, int]:
-    """(quantized piece, notes in the file); the key is analysed where the file states none."""
+    """(quantized piece, notes in the file), as training sees it: the key analysed where the file states
+    none, and the chords analysed (``chords.analyse``)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
@@ -78,4 +80,4 @@ def load_piece(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> tupl
         raise file_error(path, f"unsupported file type {suffix or '(none)'} (use .mid, .midi, .musicxml, .mxl, .xml, .abc or .krn)")
     if piece.key is None:
         piece = piece.replace(key=analyse_key(piece, key_profile))
-    return piece, n_in
+    return piece.replace(chords=analyse(piece)), n_in
