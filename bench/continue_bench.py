@@ -81,9 +81,11 @@ def bootstrap(rows: list[dict], label: str, minus: str | None = None) -> list[fl
 
 def run(style: str, corpus: Path, cut: int, bars: int, variations: int, pieces: int | None = None) -> dict:
     from midigen.bundle import load_bundle
+    from midigen.chords import analyse
     from midigen.compose import style_slot
     from midigen.continuation import ContinueRequest, continue_piece, prompt_of
     from midigen.corpus.reader import load_piece
+    from midigen.piece import normalise_changes
     from midigen.styles import find_style
     from midigen.tokenizer import encode, note_count
 
@@ -99,9 +101,12 @@ def run(style: str, corpus: Path, cut: int, bars: int, variations: int, pieces: 
         if piece.n_bars < cut + bars:
             skipped.append(name)
             continue
-        whole = encode(piece.replace(style=slot))
         head = cut_piece(piece, cut)
         prompt = prompt_of(head, head.key, slot)
+        # the real bars after the prompt's chords (analysed on the input, as ``continue`` does), then the piece's own
+        end = int(piece.bar_starts_steps()[cut])
+        chords = [c for c in analyse(head) if c[0] < end] + [c for c in piece.chords if c[0] >= end]
+        whole = encode(piece.replace(style=slot, chords=normalise_changes(chords, piece.end_steps)))
         a, b = bar_tokens(whole, cut, bars)
         assert list(whole[:a]) == prompt, name
         row = {"piece": name, "real": [bits(model, whole, a, b), note_count(whole[a:b])]}

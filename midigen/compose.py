@@ -18,16 +18,19 @@ import numpy as np
 
 from . import __version__
 from .bundle import Bundle, load_bundle
+from .chord_lock import ChordScheduleState
+from .chord_symbols import chord_name, parse_progression, progression_changes
+from .chords import block_chord_notes
 from .constraints import ConstrainedState, Constraints
 from .errors import MidigenError
 from .keys import KEY_NAMES, parse_key
 from .midi_io import write_midi
 from .parts import choose_parts, style_parts
-from .piece import TRACK, Piece, Track
+from .piece import TRACK, Piece, Track, bar_starts_steps, sort_notes
 from .sample import SamplingParams, sample_prompted
 from .styles import find_style
 from .tokenizer import decode
-from .vocab import METERS, TEMPO_MARKS_BPM, UNKNOWN_KEY, VOCAB, nearest_index
+from .vocab import MAX_TRACKS, METERS, TEMPO_MARKS_BPM, UNKNOWN_KEY, VOCAB, nearest_index
 
 MAX_BARS = 512
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 20.0, 300.0
@@ -100,6 +103,12 @@ class ComposeRequest:
     pitch_range: tuple[int, int] | None = None
     program: int | None = None
     parts: tuple[str, ...] | None = None  # names of the style's parts to write (None: all)
+    chords: tuple[tuple[int, ...], ...] | None = None  # chord values bar by bar (``parse_progression``), looped
+    chords_track: bool = False  # also write the chords as a block-chord part
+
+    @property
+    def chords_text(self) -> str | None:
+        return None if self.chords is None else " | ".join(" ".join(chord_name(c) for c in bar) for bar in self.chords)
 
     def __post_init__(self) -> None:
         if not 1 <= self.bars <= MAX_BARS:
@@ -113,6 +122,10 @@ class ComposeRequest:
         check_sampling(self.temperature, self.top_p, self.variations)
         if self.program is not None and not 0 <= self.program <= 127:
             raise MidigenError(f"--program must be a General MIDI program 0-127, got {self.program}")
+        if self.chords is not None and len(self.chords) > self.bars:
+            raise MidigenError(f"the progression has {len(self.chords)} bars, more than --bars {self.bars}")
+        if self.chords_track and self.chords is None:
+            raise MidigenError("--chords-track needs --chords")
 
 
 @dataclass(frozen=True)
@@ -223,21 +236,45 @@ def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, de
     constraints.check()
     prompt = header_ids(r["key"], r["meter"], r["tempo_bpm"], r["tracks"], r["style_slot"])
     params = SamplingParams(temperature=request.temperature, top_p=request.top_p)
-    rows = sample_prompted(bundle.model, prompt, lambda: ConstrainedState(constraints), request.variations, params,
-                           seed=request.seed, device=device)
+    changes = None
+    if request.chords is not None:
+        bar_starts = bar_starts_steps(((0, *r["meter"]),), request.bars)
+        changes = progression_changes([list(bar) for bar in request.chords], bar_starts, request.bars)
+
+    def new_state():
+        state = ConstrainedState(constraints)
+        return state if changes is None else ChordScheduleState(state, changes)
+
+    rows = sample_prompted(bundle.model, prompt, new_state, request.variations, params, seed=request.seed, device=device)
     takes = []
     for i, ids in enumerate(rows):
         piece = decode(ids).replace(tracks=tuple(r["tracks"]), meta={"title": f"{bundle.name} take {i + 1}"})
         piece = keep_tracks(piece, r["written"], [p.title for p in r["parts"]])
         piece = piece.replace(tempos=((0, float(r["tempo_bpm"])),) + piece.tempos[1:], style=None)
+        if request.chords_track:
+            piece = with_chords_track(piece)
         record = provenance(
             bundle, "compose", request.seed, i + 1, request.temperature, request.top_p, bars=request.bars,
             key=KEY_NAMES[r["key"]] if r["key"] is not None else None, tempo_bpm=r["tempo_bpm"],
             time_sig=f"{r['meter'][0]}/{r['meter'][1]}", strict_key=request.strict_key,
             range=list(request.pitch_range) if request.pitch_range else None, program=request.program,
-            parts=[p.name for p in r["parts"]])
+            parts=[p.name for p in r["parts"]], chords=request.chords_text, chords_track=request.chords_track)
         takes.append(Take(piece, request.seed, record))
     return takes
+
+
+CHORDS_PROGRAM = 0  # General MIDI acoustic grand piano for the --chords-track part
+
+
+def with_chords_track(piece: Piece) -> Piece:
+    """The piece plus a "Chords" part sounding its chords as block chords (``chords.block_chord_notes``)."""
+    track = len(piece.tracks)
+    if track >= MAX_TRACKS:
+        raise MidigenError(f"the style writes {track} parts: no room for a chords part (at most {MAX_TRACKS})")
+    block = block_chord_notes(piece.chords, piece.end_steps, track=track)
+    names = list(piece.meta.get("track_names") or [""] * track) + ["Chords"]
+    return piece.replace(notes=sort_notes(np.concatenate([piece.notes, block])), tracks=piece.tracks + (Track(CHORDS_PROGRAM),),
+                         meta={**piece.meta, "track_names": names})
 
 
 def output_paths(out: str | Path, count: int) -> list[Path]:
@@ -275,7 +312,9 @@ def parse_parts(text: str | None) -> tuple[str, ...] | None:
 
 
 def request_from_strings(bars: int, key: str | None = None, time_sig: str | None = None, range_: str | None = None,
-                         parts: str | None = None, **kwargs) -> ComposeRequest:
+                         parts: str | None = None, chords: str | None = None, **kwargs) -> ComposeRequest:
     """Build a request from the strings a user types (the CLI's parsing, shared with the Python API)."""
+    progression = None if chords is None else tuple(tuple(bar) for bar in parse_progression(chords))
     return ComposeRequest(bars=bars, key=parse_key(key) if key else None, meter=parse_meter(time_sig) if time_sig else None,
-                          pitch_range=parse_range(range_) if range_ else None, parts=parse_parts(parts), **kwargs)
+                          pitch_range=parse_range(range_) if range_ else None, parts=parse_parts(parts), chords=progression,
+                          **kwargs)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import Bundle, load_bundle
+from .chords import analyse
 from .compose import MAX_BARS, Take, check_composable, check_outputs, check_sampling, output_paths, provenance, style_slot
 from .constraints import ConstrainedState, Constraints
 from .corpus.reader import analyse_key
@@ -31,11 +32,11 @@ from .tokenizer import decode, encode
 from .vocab import VOCAB
 
 
-@dataclass(frozen=True)
-class ContinueRequest:
-    """How many bars to add and how to sample them; the rest comes from the input."""
+@dataclass(frozen=True, kw_only=True)
+class SketchOptions:
+    """What every command that writes into the user's own file (``continue``, ``infill``) takes besides
+    its span: the input's key and how to sample the new notes."""
 
-    bars: int
     key: int | None = None  # the input's key, where its file states none or a wrong one
     seed: int = 0
     temperature: float = 1.0
@@ -45,11 +46,21 @@ class ContinueRequest:
     pitch_range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.bars <= MAX_BARS:
-            raise MidigenError(f"--bars must be between 1 and {MAX_BARS}, got {self.bars}")
         if self.key is not None and not 0 <= self.key < 24:
             raise MidigenError(f"key must be 0-23, got {self.key}")
         check_sampling(self.temperature, self.top_p, self.variations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContinueRequest(SketchOptions):
+    """How many bars to add and how to sample them; the rest comes from the input."""
+
+    bars: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bars <= MAX_BARS:
+            raise MidigenError(f"--bars must be between 1 and {MAX_BARS}, got {self.bars}")
+        super().__post_init__()
 
 
 def input_key(piece: Piece, key: int | None) -> tuple[int | None, str]:
@@ -63,8 +74,9 @@ def input_key(piece: Piece, key: int | None) -> tuple[int | None, str]:
 
 
 def prompt_of(piece: Piece, key: int | None, slot: int | None) -> list[int]:
-    """The piece's tokens with the Style slot and key, up to the Bar token of the bar after its last."""
-    ids = encode(piece.replace(key=key, style=slot)).tolist()
+    """The piece's tokens with the Style slot, key and analysed chords (as training pieces have them), up to
+    the Bar token of the bar after its last."""
+    ids = encode(piece.replace(key=key, style=slot, chords=analyse(piece))).tolist()
     return ids[:-1] + [VOCAB.offsets["Bar"]]  # EOS becomes the next bar line
 
 

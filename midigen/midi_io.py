@@ -63,7 +63,7 @@ def _check_header(data: bytes) -> None:
         raise MidigenError(f"the file declares {n_tracks} tracks (at most {MAX_TRACK_CHUNKS})")
 
 
-def _ticks_to_steps(ticks: np.ndarray, tpq: int) -> np.ndarray:
+def ticks_to_steps(ticks: np.ndarray, tpq: int) -> np.ndarray:
     """Round ticks to the nearest grid step (halves round up), in exact integer arithmetic."""
     ticks = np.asarray(ticks, dtype=np.int64)
     return (ticks * 2 * STEPS_PER_QUARTER + tpq) // (2 * tpq)
@@ -136,8 +136,8 @@ def _parse(data: bytes) -> tuple[Piece, int]:
         tracks.append(Track(int(track.program), bool(track.is_drum), str(track.name)))
         keep = arrays["velocity"] > 0
         part = np.empty((int(keep.sum()), 5), dtype=np.int64)
-        part[:, START] = _ticks_to_steps(arrays["time"][keep], tpq)
-        part[:, DURATION] = _ticks_to_steps(arrays["duration"][keep], tpq)
+        part[:, START] = ticks_to_steps(arrays["time"][keep], tpq)
+        part[:, DURATION] = ticks_to_steps(arrays["duration"][keep], tpq)
         part[:, PITCH] = arrays["pitch"][keep]
         part[:, VELOCITY] = arrays["velocity"][keep]
         part[:, TRACK] = t
@@ -147,7 +147,7 @@ def _parse(data: bytes) -> tuple[Piece, int]:
         raise MidigenError("negative note times")
 
     ts = score.time_signatures.numpy()
-    meters = _meter_map(list(zip(_ticks_to_steps(ts["time"], tpq).tolist(), ts["numerator"].tolist(),
+    meters = _meter_map(list(zip(ticks_to_steps(ts["time"], tpq).tolist(), ts["numerator"].tolist(),
                                  ts["denominator"].tolist())))
     ends = notes[:, START] + np.maximum(notes[:, DURATION], 1)
     last_step = int(ends.max()) - 1
@@ -156,7 +156,7 @@ def _parse(data: bytes) -> tuple[Piece, int]:
         raise MidigenError(f"{n_bars} bars (at most {MAX_BARS}): absurd note times?")
 
     tempo = score.tempos.numpy()
-    tempos = [(int(s), 6e7 / int(m)) for s, m in zip(_ticks_to_steps(tempo["time"], tpq), tempo["mspq"]) if m > 0]
+    tempos = [(int(s), 6e7 / int(m)) for s, m in zip(ticks_to_steps(tempo["time"], tpq), tempo["mspq"]) if m > 0]
     keys = score.key_signatures.numpy()
     key = None
     if len(keys["time"]) and -7 <= int(keys["key"][0]) <= 7:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import MidigenError, file_error
 from .keys import mido_key_name
-from .midi_io import read_midi
+from .midi_io import read_midi, ticks_to_steps
 from .piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece
 from .vocab import DRUM_PROGRAM, MAX_TRACKS, STEPS_PER_QUARTER
 
@@ -141,14 +141,38 @@ def _free_channels(midi: mido.MidiFile) -> list[int]:
     return [c for c in range(16) if c != DRUM_CHANNEL and c not in used]
 
 
+def _clear_notes(events: list, channels: set[int], start_step: int, stop_step: int, tpq: int) -> list:
+    """``events`` of one chunk without the notes on ``channels`` that start in [start_step, stop_step) once
+    on the grid (as ``read_midi`` places them), each with the note-off that ends it."""
+    drop, sounding = set(), {}
+    for tick, _, index, msg in events:
+        if msg.type not in ("note_on", "note_off") or msg.channel not in channels:
+            continue
+        key = (msg.channel, msg.note)
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding.setdefault(key, []).append((index, start_step <= int(ticks_to_steps(tick, tpq)) < stop_step))
+        elif sounding.get(key):
+            started, inside = sounding[key].pop(0)
+            if inside:
+                drop.update((started, index))
+    drop.update(i for starts in sounding.values() for i, inside in starts if inside)  # never ended
+    return [e for e in events if e[2] not in drop]
+
+
 def patch(source: SourceMidi, notes: np.ndarray, targets: list[PartSlot | NewTrack], *, text: str,
-          key: int | None, end_steps: int) -> bytes:
+          key: int | None, end_steps: int, clear: tuple[int, int, list[PartSlot]] | None = None) -> bytes:
     """The source file with ``notes`` (rows as in ``Piece.notes``, on the grid; the TRACK column indexes
     ``targets``) added, ``text`` as a text event at tick 0 and ``key`` as a key signature if the file
-    states none. Every track ends no earlier than ``end_steps``."""
+    states none. Every track ends no earlier than ``end_steps``. ``clear=(start_step, end_step, parts)``
+    first removes the notes of those parts that start in that span (``infill``); nothing else changes."""
     midi = _parse(source.data)
     tpq = midi.ticks_per_beat
     chunks = [_absolute(chunk) for chunk in midi.tracks]
+    if clear is not None:
+        for c, (events, end) in enumerate(chunks):
+            channels = {part.channel for part in clear[2] if part.chunk == c}
+            if channels:
+                chunks[c] = (_clear_notes(events, channels, clear[0], clear[1], tpq), end)
     has_key = any(msg.type == "key_signature" for chunk in midi.tracks for msg in chunk)
     free = iter(_free_channels(midi))
     if midi.type == 0 and any(isinstance(t, NewTrack) for t in targets):

@@ -50,3 +50,12 @@ def tiny_style(real_midi_dir, tmp_path_factory):
     styles = tmp_path_factory.mktemp("styles")
     meta = train_style("tiny-bach", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=styles)
     return styles, meta
+
+
+@pytest.fixture(scope="session")
+def bundle(tiny_style):
+    """The tiny style, loaded once for every test that samples from it."""
+    from midigen.bundle import load_bundle
+
+    styles, _ = tiny_style
+    return load_bundle(styles / "tiny-bach")

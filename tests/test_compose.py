@@ -8,19 +8,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midigen.bundle import load_bundle
 from midigen.cli import main
 from midigen.compose import ComposeRequest, compose, parse_range, request_from_strings, write_takes
 from midigen.errors import MidigenError
 from midigen.keys import scale_pitch_classes
 from midigen.midi_io import read_midi
 from midigen.vocab import METERS
-
-
-@pytest.fixture(scope="module")
-def bundle(tiny_style):
-    styles, _ = tiny_style
-    return load_bundle(styles / "tiny-bach")
 
 
 @settings(max_examples=25, deadline=None)

@@ -21,12 +21,6 @@ from tests.midi_events import events, make_file, notes
 TPQ = 96  # 8 ticks a grid step
 
 
-@pytest.fixture(scope="module")
-def bundle(tiny_style):
-    styles, _ = tiny_style
-    return load_bundle(styles / "tiny-bach")
-
-
 @pytest.fixture
 def sketch(tmp_path):
     """Two bars of 3/4 on two parts, off the grid (ticks 3 and 101) and off the velocity levels (80, 90)."""

@@ -24,12 +24,6 @@ from tests.midi_events import events, make_file, notes
 TPQ = 96
 
 
-@pytest.fixture(scope="module")
-def bundle(tiny_style):
-    styles, _ = tiny_style
-    return load_bundle(styles / "tiny-bach")
-
-
 @pytest.fixture
 def tune(tmp_path):
     """Three bars of 4/4, a rest in bar 2, velocities off the model's levels, no key signature."""

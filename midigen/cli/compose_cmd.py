@@ -23,6 +23,9 @@ def register(main: click.Group) -> None:
 @click.option("--program", type=int, help="General MIDI program (0-127) for every melodic part.")
 @click.option("--parts", help="Write only these of the style's parts, e.g. soprano,bass "
                               "(`midigen styles show NAME` lists them).")
+@click.option("--chords", help='Chord progression to write over, bar by bar, e.g. "Dm7 | G7 | Cmaj7 | %" '
+                               "(several chords in a bar share it evenly; a shorter progression repeats).")
+@click.option("--chords-track", is_flag=True, help="Also write the --chords as a block-chord part.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MIDI file to write.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--wav", type=click.Path(dir_okay=False), help="Also render the (first) take to this WAV file with FluidSynth.")
@@ -30,7 +33,7 @@ def register(main: click.Group) -> None:
 @click.option("--soundfont", type=click.Path(exists=True, dir_okay=False), help="General MIDI soundfont for --wav.")
 @click.option("--styles-dir", type=click.Path(file_okay=False), help="Also look for styles here first.")
 def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, variations, strict_key, range_, program,
-            parts, output, force, wav, png, soundfont, styles_dir) -> None:
+            parts, chords, chords_track, output, force, wav, png, soundfont, styles_dir) -> None:
     """Compose new MIDI in a style, with exact bars, meter, tempo and key.
 
     Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
@@ -39,7 +42,8 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
 
     request = api.request_from_strings(
         bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,
-        top_p=top_p, variations=variations, strict_key=strict_key, program=program, parts=parts)
+        top_p=top_p, variations=variations, strict_key=strict_key, program=program, parts=parts, chords=chords,
+        chords_track=chords_track)
     from pathlib import Path
 
     extras = [Path(p) for p in (wav, png) if p]
@@ -48,7 +52,8 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
     for path, take in zip(api.write_takes(takes, output, force=force), takes):
         p = take.provenance
         click.echo(f"{path}: {p['bars']} bars of {p['time_sig']} in {p['key']} at {p['tempo_bpm']:g} bpm, "
-                   f"{take.piece.n_notes} notes, parts {', '.join(p['parts'])} ({p['style']}, seed {p['seed']})")
+                   f"{take.piece.n_notes} notes, parts {', '.join(p['parts'])}{' over ' + p['chords'] if p['chords'] else ''} "
+                   f"({p['style']}, seed {p['seed']})")
     if wav:
         from ..render import render_wav
 

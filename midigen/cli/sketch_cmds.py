@@ -1,4 +1,4 @@
-"""``midigen continue`` and ``midigen harmonize``: new music around the user's own MIDI, kept as it is."""
+"""``midigen continue``, ``infill`` and ``harmonize``: new music around the user's own MIDI, kept as it is."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,7 @@ import click
 
 def register(main: click.Group) -> None:
     main.add_command(continue_)
+    main.add_command(infill)
     main.add_command(harmonize)
 
 
@@ -77,6 +78,40 @@ def continue_(input_path, bars, range_, style, key, seed, temperature, top_p, va
         p = take.provenance
         click.echo(f"{path}: {p['input_bars']} bars of {source.path.name} kept, {p['bars']} new bars of {p['time_sig']} "
                    f"in {p['key']} ({len(new_notes(take, source.piece.end_steps))} notes; {p['style']}, seed {p['seed']})")
+    _previews(takes[0], wav, png, soundfont)
+
+
+@click.command()
+@click.argument("input_path", metavar="IN.mid", type=click.Path(dir_okay=False))
+@click.option("--bars", "bars_", required=True, help="Bars to rewrite, numbered from 1, e.g. 5-8 (at most 16).")
+@click.option("--tracks", help="Rewrite only these tracks, numbered from 1, e.g. 2,3 (default: all); the others "
+                               "keep their notes in those bars and the new parts are written hearing them.")
+@click.option("--range", "range_", help="Every new pitch inside this range, e.g. C3-C6.")
+@_sampling_options
+def infill(input_path, bars_, tracks, range_, style, key, seed, temperature, top_p, variations, strict_key, output, force,
+           wav, png, soundfont, styles_dir) -> None:
+    """Rewrite chosen bars of your MIDI file; every other note stays exactly as it is.
+
+    The model hears the bars on both sides of the gap before it writes it, so the new bars lead into
+    what follows as well as out of what comes before.
+
+    Example: midigen infill song.mid --bars 5-8 --style irish-folk -o song-new-middle.mid
+    """
+    from ..compose import parse_range
+    from ..infill import InfillRequest, infill_file, parse_bars, parse_tracks, write_infills
+    from ..keys import parse_key
+
+    first_bar, n_bars = parse_bars(bars_)
+    request = InfillRequest(first_bar=first_bar, n_bars=n_bars, tracks=parse_tracks(tracks), key=parse_key(key) if key else None,
+                            seed=seed, temperature=temperature, top_p=top_p, variations=variations, strict_key=strict_key,
+                            pitch_range=parse_range(range_) if range_ else None)
+    _check_outputs(output, variations, force, wav, png)
+    source, takes = infill_file(style, input_path, request, styles_dir=styles_dir)
+    for path, take in zip(write_infills(source, takes, request, output, force=force), takes):
+        p = take.provenance
+        which = "all tracks" if p["tracks"] is None else "tracks " + ",".join(map(str, p["tracks"]))
+        click.echo(f"{path}: bars {p['bars']} of {source.path.name} rewritten on {which}, the rest kept "
+                   f"({len(take.piece.meta['new_notes'])} new notes in {p['key']}; {p['style']}, seed {p['seed']})")
     _previews(takes[0], wav, png, soundfont)
 
 
