@@ -13,12 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from . import __version__
 from .errors import MidigenError
 from .fsutil import atomic_write_json
-from .model import ModelConfig, MusicTransformer
+from .model_config import ModelConfig, weight_shapes
 from .vocab import VOCAB
 
 FORMAT_VERSION = 1
@@ -32,7 +30,7 @@ PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", 
 class Bundle:
     path: Path
     meta: dict
-    model: MusicTransformer
+    model: object  # a ``model.MusicTransformer``, or an ``npmodel.NumpyModel`` (backend="numpy")
 
     @property
     def name(self) -> str:
@@ -51,10 +49,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_bundle(folder: Path, meta: dict, model: MusicTransformer, dtype: torch.dtype = torch.float16) -> dict:
+def write_bundle(folder: Path, meta: dict, model, dtype=None) -> dict:
     """Write weights (``dtype``, fp16 by default: half the size, no measurable loss) and metadata."""
+    import torch
     from safetensors.torch import save_file
 
+    dtype = torch.float16 if dtype is None else dtype
     folder.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict_for_save().items()}
     save_file(weights, str(folder / WEIGHTS_FILE))
@@ -72,7 +72,7 @@ def write_bundle(folder: Path, meta: dict, model: MusicTransformer, dtype: torch
     return meta
 
 
-def install(meta: dict, model: MusicTransformer, target: Path) -> dict:
+def install(meta: dict, model, target: Path) -> dict:
     """Write a bundle beside ``target`` and swap it in: an interrupted run leaves the old bundle whole.
 
     The swap is two renames (old -> ``.NAME.old``, new -> NAME); ``styles.find_style`` finishes a swap
@@ -132,31 +132,30 @@ MAX_CONTEXT_TOKENS = 1 << 16  # style.json may not ask for rotary tables longer 
 
 
 def check_weight_shapes(weights_path: Path, config: ModelConfig) -> None:
-    """Every tensor of the weights file has the shape ``config`` implies (read from headers only).
-
-    The expected shapes come from a model built on PyTorch's ``meta`` device, which allocates nothing.
-    """
+    """Every tensor of the weights file has the shape ``config`` implies (read from headers only, so a
+    hostile ``style.json`` cannot make loading allocate anything big)."""
     from safetensors import safe_open
 
     if config.max_seq_len > MAX_CONTEXT_TOKENS:
         raise MidigenError(f"{META_FILE} asks for a {config.max_seq_len}-token context (at most {MAX_CONTEXT_TOKENS})")
     mismatch = MidigenError(f"the model described in {META_FILE} does not match {WEIGHTS_FILE}")
-    with safe_open(str(weights_path), framework="pt") as f:
+    with safe_open(str(weights_path), framework="np") as f:
         found = {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
     layers = {key.split(".")[1] for key in found if key.startswith("blocks.")}
     if found.get("tok_emb.weight") != (config.vocab_size, config.n_embd) or len(layers) != config.n_layer:
-        raise mismatch  # cheap checks first: a million claimed layers would be a million modules, even on meta
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in MusicTransformer(config).state_dict_for_save().items()}
-    if found != expected:
+        raise mismatch  # cheap checks first: a million claimed layers would be a million expected entries
+    if found != weight_shapes(config):
         raise mismatch
 
 
-def load_bundle(folder: str | Path, device: str | torch.device = "cpu", *, older_vocab: bool = False) -> Bundle:
-    """Load and verify a bundle; MidigenError naming the folder and the problem. ``older_vocab``: accept a
-    bundle of an older vocabulary this one extends (its model keeps its own, smaller, vocabulary)."""
+def load_bundle(folder: str | Path, device: str = "cpu", *, older_vocab: bool = False, backend: str = "torch") -> Bundle:
+    """Load and verify a bundle; MidigenError naming the folder and the problem.
+
+    ``backend="numpy"``: the model as an ``npmodel.NumpyModel`` (CPU sampling without importing PyTorch).
+    ``older_vocab``: accept a bundle of an older vocabulary this one extends (its model keeps its own,
+    smaller, vocabulary), for ``train`` to grow and fine-tune.
+    """
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
     folder = Path(folder)
     for child in folder.iterdir():
@@ -172,10 +171,32 @@ def load_bundle(folder: str | Path, device: str | torch.device = "cpu", *, older
     try:
         config = ModelConfig.from_dict(meta["model"])
         check_weight_shapes(weights_path, config)  # before allocating a model a hostile style.json could make huge
-        model = MusicTransformer(config)
-        state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
-        model.load_weights(state)
+        model = _numpy_model(config, weights_path) if backend == "numpy" else _torch_model(config, weights_path, device)
+    except MidigenError as e:
+        raise MidigenError(f"{folder}: {e}") from e
     except (KeyError, ValueError, SafetensorError) as e:
         raise MidigenError(f"{folder}: {e}") from e
-    model.to(device).eval()
     return Bundle(folder, meta, model)
+
+
+def load_for_sampling(folder: str | Path, device: str = "cpu") -> Bundle:
+    """A bundle to compose with: its model in numpy on a CPU (see ``sample``), in PyTorch on a GPU."""
+    return load_bundle(folder, device, backend="numpy" if str(device) == "cpu" else "torch")
+
+
+def _torch_model(config: ModelConfig, weights_path: Path, device):
+    from safetensors.torch import load_file
+
+    from .model import MusicTransformer
+
+    model = MusicTransformer(config)
+    model.load_weights({k: v.float() for k, v in load_file(str(weights_path)).items()})
+    return model.to(device).eval()
+
+
+def _numpy_model(config: ModelConfig, weights_path: Path):
+    from safetensors.numpy import load_file
+
+    from .npmodel import NumpyModel
+
+    return NumpyModel(config, load_file(str(weights_path)))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, load_for_sampling
 from .chord_lock import ChordScheduleState
 from .chord_symbols import chord_name, parse_progression, progression_changes
 from .chords import block_chord_notes
@@ -227,7 +227,7 @@ def provenance(bundle: Bundle, command: str, seed: int, variation: int, temperat
 
 def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, device: str = "cpu") -> list[Take]:
     """``request.variations`` takes in the style, sampled in one batch."""
-    bundle = style if isinstance(style, Bundle) else load_bundle(find_style(style, styles_dir), device)
+    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
     r = resolve(bundle, request)
     constraints = Constraints(bars=request.bars, meter=r["meter"], key=r["key"], strict_key=request.strict_key,
                               pitch_low=r["pitch_range"][0], pitch_high=r["pitch_range"][1],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, load_for_sampling
 from .chords import analyse
 from .compose import MAX_BARS, Take, check_composable, check_outputs, check_sampling, output_paths, provenance, style_slot
 from .constraints import ConstrainedState, Constraints
@@ -121,7 +121,7 @@ def continue_file(style: str | Bundle, path: str | Path, request: ContinueReques
     """Read the user's MIDI file and continue it (see ``continue_piece``)."""
     source = read_source(path)
     part_slots(source)  # refuse a file whose parts cannot be told apart before sampling for it
-    bundle = style if isinstance(style, Bundle) else load_bundle(find_style(style, styles_dir), device)
+    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
     info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
     return source, continue_piece(bundle, source.piece, request, source=info, device=device)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, load_for_sampling
 from .compose import Take, check_composable, check_outputs, check_sampling, header_ids, output_paths, provenance, style_slot
 from .constraints import Constraints
 from .continuation import input_key
@@ -109,7 +109,7 @@ def harmonize_file(style: str | Bundle, path: str | Path, request: HarmonizeRequ
         check_melody(source.piece)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = style if isinstance(style, Bundle) else load_bundle(find_style(style, styles_dir), device)
+    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
     info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
     return source, harmonize_piece(bundle, source.piece, request, source=info, device=device)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, load_for_sampling
 from .chords import analyse
 from .compose import Take, check_composable, check_outputs, output_paths, provenance, style_slot
 from .constraints import ConstrainedState, Constraints
@@ -180,7 +180,7 @@ def infill_file(style: str | Bundle, path: str | Path, request: InfillRequest, *
         check_span(source.piece, request)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = style if isinstance(style, Bundle) else load_bundle(find_style(style, styles_dir), device)
+    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
     info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
     return source, infill_piece(bundle, source.piece, request, source=info, device=device)
 

@@ -30,7 +30,7 @@ _DIR_MODE, _FILE_MODE = 0o755, 0o644
 def export_style(name: str, archive: str | Path, *, styles_dir: str | Path | None = None, force: bool = False) -> Path:
     """Write the bundle ``name`` (verified first) to ``archive`` as ``NAME/<files>``, atomically."""
     folder = find_style(name, styles_dir)
-    load_bundle(folder)  # never hand out a bundle that would not load
+    load_bundle(folder, backend="numpy")  # never hand out a bundle that would not load
     archive = Path(archive)
     if archive.is_dir():
         raise MidigenError(f"{archive} is a folder; give the archive's file name, e.g. {name}.tar.gz")
@@ -171,7 +171,7 @@ def _verify(bundle: Path, archive: Path, name: str) -> None:
         meta = read_meta(bundle)
         if meta.get("name") != name:
             atomic_write_json(bundle / META_FILE, {**meta, "name": name})
-        load_bundle(bundle)
+        load_bundle(bundle, backend="numpy")
     except (MidigenError, SafetensorError) as e:
         problem = str(e).replace(f"{bundle}: ", "")
         raise MidigenError(f"{archive}: not a valid style bundle: {problem}") from e

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import mido
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from midigen.cli import main
@@ -76,9 +75,11 @@ def test_cli_unknown_part_lists_the_choices_and_styles_show_names_them(tiny_styl
 class _FakeModel:
     """Fixed logits whatever the input: ``prefers`` maps ids to scores, every other id scores 0."""
 
+    takes_numpy = True  # sampled like ``npmodel.NumpyModel``: numpy ids in, numpy logits out
+
     def __init__(self, prefers: dict[int, float], max_seq_len: int = 64):
         self.cfg = SimpleNamespace(max_seq_len=max_seq_len)
-        self.logits = torch.zeros(VOCAB.size)
+        self.logits = np.zeros(VOCAB.size, dtype=np.float32)
         for token, score in prefers.items():
             self.logits[token] = score
         self.prefilled = []
@@ -89,11 +90,11 @@ class _FakeModel:
     def prefill(self, idx, cache):
         self.prefilled.append(idx.tolist())
         cache.length = idx.shape[1]
-        return self.logits.repeat(idx.shape[0], 1)
+        return np.tile(self.logits, (idx.shape[0], 1))
 
     def decode_step(self, idx, cache):
         cache.length += 1
-        return self.logits.repeat(idx.shape[0], 1)
+        return np.tile(self.logits, (idx.shape[0], 1))
 
 
 def _header():
@@ -123,7 +124,7 @@ def test_a_long_prompt_is_seen_from_a_bar_line_with_its_header():
     bar, note = OFF["Bar"], [OFF["Position"], OFF["Pitch"] + 60, OFF["Velocity"], OFF["Duration"]]
     ids = _header() + (note * 2 + [bar]) * 10  # 9 tokens a bar: the last 27 tokens start mid-bar
     model = _FakeModel({}, max_seq_len=64)
-    _prefill_window(model, [ids], [len(ids)], "cpu")
+    _prefill_window(model, [ids], [len(ids)], np.asarray)
     (window,) = model.prefilled[-1]
     header = len(_header()) - 1
     assert window[:header] == ids[:header] and window[header] == bar

@@ -38,7 +38,7 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
 
     Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
     """
-    from .. import compose as api  # torch loads here, not when the CLI starts
+    from .. import compose as api  # numpy and the MIDI libraries load here, not when the CLI starts (and never torch)
 
     request = api.request_from_strings(
         bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,

@@ -74,10 +74,10 @@ def main() -> None:
         path = HERE / f"{name}.mid"
         make().save(path)
         if "--tokens" in sys.argv:
-            from midigen.midi_io import read_midi
+            from midigen.corpus.reader import load_piece
             from midigen.tokenizer import encode, token_names
 
-            piece, _ = read_midi(path)
+            piece, _ = load_piece(path)  # as training reads it: with its key and analysed chords
             (HERE / f"{name}.tokens.txt").write_text("\n".join(token_names(encode(piece))) + "\n")
 
 
