@@ -23,12 +23,14 @@ _MATRICES = frozenset({"qkv.weight", "proj.weight", "fc.weight", "fc_proj.weight
 
 
 class NumpyCache:
-    """Keys and values of the positions fed so far: (n_layer, B, n_head, max_len, head_dim) each."""
+    """Keys and values of the positions fed so far: keys (n_layer, B, n_head, head_dim, max_len), values
+    (n_layer, B, n_head, max_len, head_dim). Keys are stored transposed so that ``q @ keys[..., :end]``
+    is a BLAS product on a view; a transposed view of (..., max_len, head_dim) keys made numpy copy them
+    every step (4 MB a layer at batch 8)."""
 
     def __init__(self, cfg: ModelConfig, batch_size: int, max_len: int):
-        shape = (cfg.n_layer, batch_size, cfg.n_head, max_len, cfg.head_dim)
-        self.keys = np.zeros(shape, dtype=np.float32)
-        self.values = np.zeros(shape, dtype=np.float32)
+        self.keys = np.zeros((cfg.n_layer, batch_size, cfg.n_head, cfg.head_dim, max_len), dtype=np.float32)
+        self.values = np.zeros((cfg.n_layer, batch_size, cfg.n_head, max_len, cfg.head_dim), dtype=np.float32)
         self.length = 0
 
     @property
@@ -37,7 +39,7 @@ class NumpyCache:
 
     @property
     def max_len(self) -> int:
-        return self.keys.shape[3]
+        return self.keys.shape[4]
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -99,24 +101,24 @@ class NumpyModel:
         H, D = self.cfg.n_head, self.cfg.head_dim
         end = start + T
         scale = np.float32(1.0 / np.sqrt(D))
-        x = self.emb[idx]  # (B, T, C)
+        x = self.emb[idx.reshape(-1)]  # (B*T, C): 2-D, so every projection is one matrix product, not B
         causal = None
         if T > 1:  # query i (at start + i) sees keys 0 .. start + i
             causal = np.arange(end)[None, :] > (start + np.arange(T))[:, None]  # (T, end): True = hidden
         for i, (ln1_w, ln1_b, qkv_w, proj_w, ln2_w, ln2_b, fc_w, fc_proj_w) in enumerate(self.layers):
             qkv = (_layer_norm(x, ln1_w, ln1_b) @ qkv_w).reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
             q = self._rotate(qkv[0], start) * scale
-            cache.keys[i, :, :, start:end] = self._rotate(qkv[1], start)
+            cache.keys[i, :, :, :, start:end] = self._rotate(qkv[1], start).transpose(0, 1, 3, 2)
             cache.values[i, :, :, start:end] = qkv[2]
-            scores = q @ cache.keys[i, :, :, :end].transpose(0, 1, 3, 2)  # (B, H, T, end)
+            scores = q @ cache.keys[i, :, :, :, :end]  # (B, H, T, end)
             if causal is not None:
                 scores[..., causal] = -np.inf
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             attention = (scores / scores.sum(axis=-1, keepdims=True)) @ cache.values[i, :, :, :end]  # (B, H, T, D)
-            x = x + attention.transpose(0, 2, 1, 3).reshape(B, T, H * D) @ proj_w
+            x = x + attention.transpose(0, 2, 1, 3).reshape(B * T, H * D) @ proj_w
             x = x + _gelu(_layer_norm(x, ln2_w, ln2_b) @ fc_w) @ fc_proj_w
         cache.length = end
-        return _layer_norm(x[:, -1], *self.ln_f) @ self.out
+        return _layer_norm(x.reshape(B, T, -1)[:, -1], *self.ln_f) @ self.out
 
     def prefill(self, idx: np.ndarray, cache: NumpyCache) -> np.ndarray:
         """Feed idx (B, T); logits (B, V) of the last position."""

@@ -5,6 +5,8 @@ when the track changes, a Velocity token only when a track's velocity changes, c
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 import numpy as np
 
 from .errors import MidigenError
@@ -72,33 +74,40 @@ def check_hole(piece: Piece, first_bar: int, n_bars: int) -> tuple[int, int]:
 class _BarWriter:
     """Writes bars of a piece as tokens, keeping the state the grammar keeps (meter, tempo, chord, current
     track, velocities): a value is written where it differs from the state, so a plain piece gets its
-    changes only, and a segment after Hole or Fill restates what is in force where it starts."""
+    changes only, and a segment after Hole or Fill restates what is in force where it starts.
+
+    Everything the loop reads is a Python list (token ids precomputed per note, changes found by
+    bisection): per-element numpy access costs more than the rest of the encoder together.
+    """
 
     def __init__(self, piece: Piece, vocab: Vocab, ids: list[int]):
         self.piece, self.off, self.ids = piece, vocab.offsets, ids
-        self.notes = piece.notes
-        self.bar_starts = bar_starts_steps(piece.meters, piece.n_bars)
-        self.note_bar = np.searchsorted(self.bar_starts, self.notes[:, START], side="right") - 1
-        self.note_order = np.argsort(self.note_bar, kind="stable")  # notes are sorted: bars stay in order
-        self.notes_from = np.searchsorted(self.note_bar, np.arange(piece.n_bars + 1))
-        self.tempo_steps = np.array([s for s, _ in piece.tempos], dtype=np.int64)
+        notes = piece.notes
+        self.bar_starts = bar_starts_steps(piece.meters, piece.n_bars).tolist()
+        self.notes_from = np.searchsorted(notes[:, START], self.bar_starts).tolist()  # first note of each bar
+        self.starts = notes[:, START].tolist()
+        self.tracks = notes[:, TRACK].tolist()
+        self.pitch_ids = (self.off["Pitch"] + notes[:, PITCH]).tolist()
+        self.velocities = [_VELOCITY_INDEX[v] for v in notes[:, VELOCITY].tolist()]
+        self.duration_ids = (self.off["Duration"] + _DURATION_INDEX[notes[:, DURATION]]).tolist()
+        self.meter_bars = [bar for bar, _, _ in piece.meters]
+        self.meter_index = [METERS.index((n, d)) for _, n, d in piece.meters]
+        self.tempo_steps = [int(s) for s, _ in piece.tempos]
         self.tempo_index = [_TEMPO_INDEX[float(b)] for _, b in piece.tempos]
-        self.chord_steps = np.array([s for s, _ in piece.chords], dtype=np.int64)
-        self.meter = METERS.index(tuple(piece.meters[0][1:]))
-        self.tempo = self.tempo_index[0]
-        self.chord = -1
+        self.chord_steps = [int(s) for s, _ in piece.chords]
+        self.chord_values = [int(c) for _, c in piece.chords]
+        self.meter, self.tempo, self.chord = self.meter_index[0], self.tempo_index[0], -1
         self.track, self.velocity = 0, [-1] * len(piece.tracks)
 
     def meter_at(self, bar: int) -> int:
-        current = [m for m in self.piece.meters if m[0] <= bar][-1]
-        return METERS.index(tuple(current[1:]))
+        return self.meter_index[bisect_right(self.meter_bars, bar) - 1]
 
     def tempo_at(self, step: int) -> int:
-        return self.tempo_index[max(int(np.searchsorted(self.tempo_steps, step, side="right")) - 1, 0)]
+        return self.tempo_index[max(bisect_right(self.tempo_steps, step) - 1, 0)]
 
     def chord_at(self, step: int) -> int:
-        i = int(np.searchsorted(self.chord_steps, step, side="right")) - 1
-        return self.piece.chords[i][1] if i >= 0 else -1
+        i = bisect_right(self.chord_steps, step) - 1
+        return self.chord_values[i] if i >= 0 else -1
 
     def new_segment(self, meter: int | None = None, tempo: int | None = None) -> tuple[int, int]:
         """Restart the per-segment state as the grammar does at Hole and Fill (optionally setting the
@@ -110,24 +119,22 @@ class _BarWriter:
         return in_force
 
     def bars(self, first: int, stop: int) -> None:
-        off, ids, notes = self.off, self.ids, self.notes
+        off, ids, starts = self.off, self.ids, self.starts
         for bar in range(first, stop):
             ids.append(off["Bar"])
             meter = self.meter_at(bar)
             if meter != self.meter:
                 ids.append(off["TimeSig"] + meter)
                 self.meter = meter
-            start, end = int(self.bar_starts[bar]), int(self.bar_starts[bar + 1])
-            lo, hi = self.notes_from[bar], self.notes_from[bar + 1]
+            start, end = self.bar_starts[bar], self.bar_starts[bar + 1]
+            i, hi = self.notes_from[bar], self.notes_from[bar + 1]
             # where a tempo or chord may need saying: its changes in the bar, and the bar's start
-            events = {start}
-            events.update(int(s) for s in self.tempo_steps if start <= s < end)
-            events.update(int(s) for s in self.chord_steps if start <= s < end)
-            events.update(notes[lo:hi, START].tolist())
-            i = lo
+            events = {start, *starts[i:hi]}
+            events.update(self.tempo_steps[bisect_left(self.tempo_steps, start):bisect_left(self.tempo_steps, end)])
+            events.update(self.chord_steps[bisect_left(self.chord_steps, start):bisect_left(self.chord_steps, end)])
             for step in sorted(events):
                 tempo, chord = self.tempo_at(step), self.chord_at(step)
-                has_notes = i < hi and notes[i, START] == step
+                has_notes = i < hi and starts[i] == step
                 if tempo == self.tempo and chord in (self.chord, -1) and not has_notes:
                     continue
                 ids.append(off["Position"] + step - start)
@@ -137,22 +144,22 @@ class _BarWriter:
                 if chord not in (self.chord, -1):
                     ids.append(off["Chord"] + chord)
                     self.chord = chord
-                while i < hi and notes[i, START] == step:
-                    self._note(notes[i])
+                while i < hi and starts[i] == step:
+                    self._note(i)
                     i += 1
 
-    def _note(self, note: np.ndarray) -> None:
+    def _note(self, i: int) -> None:
         off, ids = self.off, self.ids
-        track = int(note[TRACK])
+        track = self.tracks[i]
         if track != self.track:
             ids.append(off["Track"] + track)
             self.track = track
-        ids.append(off["Pitch"] + int(note[PITCH]))
-        velocity = _VELOCITY_INDEX[int(note[VELOCITY])]
+        ids.append(self.pitch_ids[i])
+        velocity = self.velocities[i]
         if velocity != self.velocity[track]:
             ids.append(off["Velocity"] + velocity)
             self.velocity[track] = velocity
-        ids.append(off["Duration"] + int(_DURATION_INDEX[note[DURATION]]))
+        ids.append(self.duration_ids[i])
 
 
 def decode(ids, vocab: Vocab = VOCAB) -> Piece:
