@@ -214,6 +214,11 @@ def check_composable(bundle: Bundle) -> None:
                            "not a style to compose in: pick one from `midigen styles list`")
 
 
+def sampling_bundle(style: str | Bundle, styles_dir=None, device: str = "cpu") -> Bundle:
+    """``style`` as given (a loaded bundle), or the named style loaded to sample with on ``device``."""
+    return style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
+
+
 def style_slot(bundle: Bundle) -> int | None:
     """The Style token the bundle was trained with (None: none)."""
     return bundle.meta.get("training", {}).get("style_slot")
@@ -227,7 +232,7 @@ def provenance(bundle: Bundle, command: str, seed: int, variation: int, temperat
 
 def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, device: str = "cpu") -> list[Take]:
     """``request.variations`` takes in the style, sampled in one batch."""
-    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
+    bundle = sampling_bundle(style, styles_dir, device)
     r = resolve(bundle, request)
     constraints = Constraints(bars=request.bars, meter=r["meter"], key=r["key"], strict_key=request.strict_key,
                               pitch_low=r["pitch_range"][0], pitch_high=r["pitch_range"][1],

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_for_sampling
+from .bundle import Bundle
 from .chords import analyse
-from .compose import MAX_BARS, Take, check_composable, check_outputs, check_sampling, output_paths, provenance, style_slot
+from .compose import MAX_BARS, Take, check_composable, check_outputs, check_sampling, output_paths, provenance, sampling_bundle, style_slot
 from .constraints import ConstrainedState, Constraints
 from .corpus.reader import analyse_key
 from .errors import MidigenError
@@ -27,7 +27,6 @@ from .keys import KEY_NAMES
 from .midi_patch import SourceMidi, part_slots, patch, read_source
 from .piece import START, Piece
 from .sample import SamplingParams, sample_prompted
-from .styles import find_style
 from .tokenizer import decode, encode
 from .vocab import VOCAB
 
@@ -121,8 +120,8 @@ def continue_file(style: str | Bundle, path: str | Path, request: ContinueReques
     """Read the user's MIDI file and continue it (see ``continue_piece``)."""
     source = read_source(path)
     part_slots(source)  # refuse a file whose parts cannot be told apart before sampling for it
-    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
-    info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
+    bundle = sampling_bundle(style, styles_dir, device)
+    info = source.provenance()
     return source, continue_piece(bundle, source.piece, request, source=info, device=device)
 
 

@@ -15,8 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_for_sampling
-from .compose import Take, check_composable, check_outputs, check_sampling, header_ids, output_paths, provenance, style_slot
+from .bundle import Bundle
+from .compose import (
+    Take,
+    check_composable,
+    check_outputs,
+    check_sampling,
+    header_ids,
+    output_paths,
+    provenance,
+    sampling_bundle,
+    style_slot,
+)
 from .constraints import Constraints
 from .continuation import input_key
 from .errors import MidigenError, file_error
@@ -27,7 +37,6 @@ from .midi_patch import NewTrack, SourceMidi, patch, read_source
 from .parts import Part, style_parts
 from .piece import DURATION, START, TRACK, Piece
 from .sample import SamplingParams, sample_prompted
-from .styles import find_style
 from .tokenizer import decode
 
 
@@ -109,8 +118,8 @@ def harmonize_file(style: str | Bundle, path: str | Path, request: HarmonizeRequ
         check_melody(source.piece)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
-    info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
+    bundle = sampling_bundle(style, styles_dir, device)
+    info = source.provenance()
     return source, harmonize_piece(bundle, source.piece, request, source=info, device=device)
 
 

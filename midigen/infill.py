@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_for_sampling
+from .bundle import Bundle
 from .chords import analyse
-from .compose import Take, check_composable, check_outputs, output_paths, provenance, style_slot
+from .compose import Take, check_composable, check_outputs, output_paths, provenance, sampling_bundle, style_slot
 from .constraints import ConstrainedState, Constraints
 from .continuation import SketchOptions, input_key
 from .errors import MidigenError, file_error
@@ -31,7 +31,6 @@ from .midi_patch import SourceMidi, part_slots, patch, read_source
 from .note_lock import KeptNotesState
 from .piece import START, TRACK, Piece, crop_bars, sort_notes
 from .sample import SamplingParams, sample_prompted
-from .styles import find_style
 from .tokenizer import decode, encode
 from .vocab import MAX_HOLE_BARS, VOCAB
 
@@ -180,8 +179,8 @@ def infill_file(style: str | Bundle, path: str | Path, request: InfillRequest, *
         check_span(source.piece, request)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = style if isinstance(style, Bundle) else load_for_sampling(find_style(style, styles_dir), device)
-    info = {"input": source.path.name, "input_sha256": source.sha256[:16]}
+    bundle = sampling_bundle(style, styles_dir, device)
+    info = source.provenance()
     return source, infill_piece(bundle, source.piece, request, source=info, device=device)
 
 

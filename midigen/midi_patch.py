@@ -56,6 +56,10 @@ class SourceMidi:
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
+    def provenance(self) -> dict:
+        """What a take's provenance records of the file it was made from."""
+        return {"input": self.path.name, "input_sha256": self.sha256[:16]}
+
 
 def _parse(data: bytes) -> mido.MidiFile:
     try:
