@@ -28,7 +28,7 @@ LABELS = ("real (own analysis)", "composed with --chords", "composed without (co
 
 def progression_of(piece, bars: int) -> list[list[int]]:
     """The piece's chords bar by bar as ``--chords`` takes them: one a bar, one a half bar, or one a beat."""
-    from midigen.chords import beat_steps_of_meter, chords_at
+    from midigen.music.chords import beat_steps_of_meter, chords_at
 
     starts = piece.bar_starts_steps(bars)
     out = []
@@ -55,13 +55,13 @@ def _interval(rows: list[tuple[int, int]]) -> list[float]:
 
 
 def run(style: str, corpus: Path, bars: int, pieces: int | None) -> dict:
-    from midigen.bundle import load_bundle
-    from midigen.chord_symbols import NO_CHORD
-    from midigen.chords import chord_tone_rate
-    from midigen.compose import ComposeRequest, compose
     from midigen.corpus.reader import load_piece
-    from midigen.piece import crop_bars
-    from midigen.styles import find_style
+    from midigen.music.chord_symbols import NO_CHORD
+    from midigen.music.chords import chord_tone_rate
+    from midigen.music.piece import crop_bars
+    from midigen.styles.bundle import load_bundle
+    from midigen.styles.registry import find_style
+    from midigen.tasks.compose import ComposeRequest, compose
 
     bundle = load_bundle(find_style(style))
     names = bundle.meta["corpus"]["split"]["test"][:pieces]

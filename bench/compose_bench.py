@@ -23,9 +23,9 @@ from bench.common import save
 
 
 def _per_token_ms(model, tokens: int) -> float:
-    from midigen.constraints import ConstrainedState, Constraints
-    from midigen.sample import SamplingParams, sample
-    from midigen.vocab import VOCAB
+    from midigen.sampling.constraints import ConstrainedState, Constraints
+    from midigen.sampling.sampler import SamplingParams, sample
+    from midigen.tokens.vocab import VOCAB
 
     off = VOCAB.offsets
     prompt = np.array([off["BOS"], off["Key"], off["TimeSig"] + 6, off["Tempo"] + 31, off["Program"], off["Bar"]])
@@ -62,9 +62,9 @@ def _compose_wall_s(style: str, styles_dir: str | None, extra: list[str]) -> flo
 
 
 def run(style: str, styles_dir: str | None = None, tokens: int = 256) -> dict:
-    from midigen.bundle import load_bundle
-    from midigen.compose import ComposeRequest, compose
-    from midigen.styles import find_style
+    from midigen.styles.bundle import load_bundle
+    from midigen.styles.registry import find_style
+    from midigen.tasks.compose import ComposeRequest, compose
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     bundle = load_bundle(find_style(style, styles_dir))

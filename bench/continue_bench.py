@@ -30,7 +30,7 @@ BOOTSTRAP_ROUNDS = 2000
 
 def cut_piece(piece, bars: int):
     """The first ``bars`` bars of a quantized piece, tokens for tokens as they stand in the whole piece."""
-    from midigen.piece import START
+    from midigen.music.piece import START
 
     end = int(piece.bar_starts_steps()[bars])
     return piece.replace(notes=piece.notes[piece.notes[:, START] < end], n_bars=bars,
@@ -40,7 +40,7 @@ def cut_piece(piece, bars: int):
 def bar_tokens(ids: np.ndarray, first_bar: int, bars: int) -> tuple[int, int]:
     """[start, stop) of the tokens inside bars first_bar .. first_bar + bars - 1 (0-based), Bar tokens excluded
     at both ends: the opening Bar belongs to the prompt, the closing Bar or EOS to what follows."""
-    from midigen.vocab import VOCAB
+    from midigen.tokens.vocab import VOCAB
 
     marks = np.flatnonzero((ids == VOCAB.offsets["Bar"]) | (ids == VOCAB.offsets["EOS"]))
     return int(marks[first_bar]) + 1, int(marks[first_bar + bars])
@@ -49,7 +49,7 @@ def bar_tokens(ids: np.ndarray, first_bar: int, bars: int) -> tuple[int, int]:
 @torch.no_grad()
 def bits(model, ids: np.ndarray, start: int, stop: int) -> float:
     """NLL in bits of ids[start:stop] given everything before (the header and the latest tokens that fit)."""
-    from midigen.sample import _header_length
+    from midigen.sampling.sampler import _header_length
 
     header = _header_length(ids)
     room = model.cfg.max_seq_len - header
@@ -80,14 +80,14 @@ def bootstrap(rows: list[dict], label: str, minus: str | None = None) -> list[fl
 
 
 def run(style: str, corpus: Path, cut: int, bars: int, variations: int, pieces: int | None = None) -> dict:
-    from midigen.bundle import load_bundle
-    from midigen.chords import analyse
-    from midigen.compose import style_slot
-    from midigen.continuation import ContinueRequest, continue_piece, prompt_of
     from midigen.corpus.reader import load_piece
-    from midigen.piece import normalise_changes
-    from midigen.styles import find_style
-    from midigen.tokenizer import encode, note_count
+    from midigen.music.chords import analyse
+    from midigen.music.piece import normalise_changes
+    from midigen.styles.bundle import load_bundle
+    from midigen.styles.registry import find_style
+    from midigen.tasks.compose import style_slot
+    from midigen.tasks.continuation import ContinueRequest, continue_piece, prompt_of
+    from midigen.tokens.tokenizer import encode, note_count
 
     torch.manual_seed(0)
     bundle = load_bundle(find_style(style))

@@ -23,13 +23,13 @@ from bench.common import corpus_dir, save
 
 
 def run(collection: str, pieces: int, steps: int, seed: int) -> dict:
-    from midigen.batches import with_style
-    from midigen.bundle import load_bundle
-    from midigen.evaluate import evaluate, ngram_likelihood
-    from midigen.ngram import NGramModel
-    from midigen.train import TrainConfig, _all_transpositions, train_style
-    from midigen.train_data import load_corpus
-    from midigen.vocab import VOCAB
+    from midigen.model.ngram import NGramModel
+    from midigen.styles.bundle import load_bundle
+    from midigen.tokens.vocab import VOCAB
+    from midigen.training.batches import with_style
+    from midigen.training.data import load_corpus
+    from midigen.training.likelihood import evaluate, ngram_likelihood
+    from midigen.training.train import TrainConfig, _all_transpositions, train_style
 
     full = load_corpus(corpus_dir(collection), seed)
     rng = np.random.default_rng(seed)

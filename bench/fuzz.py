@@ -2,7 +2,7 @@
 
     python -m bench.fuzz --files 10000 --seed 0 [--corpus DIR] [--json]
 
-Every file goes to ``midigen.midi_io.read_midi`` in a pool of worker processes, so that a segfault in
+Every file goes to ``midigen.midi.files.read_midi`` in a pool of worker processes, so that a segfault in
 symusic's C++ parser costs one worker (counted as a crash) rather than the fuzzer. Outcomes: *loaded*;
 *rejected* (a ``MidigenError`` whose message starts with the file name); *crashed* (any other exception,
 a dead worker, a file slower than ``--timeout-s``, or an allocation over the workers' memory limit).
@@ -28,7 +28,7 @@ from bench.fuzz_inputs import SPECIALS, mutate, seed_files
 
 CRASH_DIR = Path(__file__).resolve().parent / "results" / "fuzz-crashes"
 WORKER_MEMORY_BYTES = 3 * 2**30  # address-space limit of a worker: a runaway allocation fails, not the machine
-READER = "midigen.midi_io:read_midi"  # what the workers call, as module:function (tests swap in a crashing one)
+READER = "midigen.midi.files:read_midi"  # what the workers call, as module:function (tests swap in a crashing one)
 
 
 @dataclass
@@ -182,7 +182,7 @@ def _collect(worker: _Worker, ready: list) -> Result | None:
 
 def make_cases(n_files: int, seed: int, seeds: list[bytes], huge: bool = True) -> Iterator[Case]:
     """The hand-made files first (the oversize ones also from disk), then random mutations of ``seeds``."""
-    from midigen.midi_io import MAX_FILE_BYTES
+    from midigen.midi.files import MAX_FILE_BYTES
 
     count = 0
     for name, build in (SPECIALS.items() if huge else ()):

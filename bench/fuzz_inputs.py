@@ -252,7 +252,7 @@ def many_notes_file(n_notes: int = 10_000_000) -> bytes:
 
 def _just_under_limit(event: bytes, first: bytes = b"\x00\x90\x3c\x40\x01\x80\x3c\x00") -> bytes:
     """One track of ``first`` then ``event`` repeated up to just under MAX_FILE_BYTES."""
-    from midigen.midi_io import MAX_FILE_BYTES
+    from midigen.midi.files import MAX_FILE_BYTES
 
     return header() + track(first + event * ((MAX_FILE_BYTES - 64) // len(event)))
 

@@ -45,9 +45,9 @@ JOIN_BARS = 2  # bars after the gap scored for how well the gap leads into them
 def real_infill_tokens(piece, first: int, count: int, slot, left: int, right: int) -> np.ndarray:
     """The real piece's window in the infill form, chords as ``infill`` analyses them around the gap
     (without the gap's notes) and as the corpus analyses them inside it."""
-    from midigen.chords import analyse, chords_at
-    from midigen.piece import START, crop_bars, normalise_changes
-    from midigen.tokenizer import encode
+    from midigen.music.chords import analyse, chords_at
+    from midigen.music.piece import START, crop_bars, normalise_changes
+    from midigen.tokens.tokenizer import encode
 
     lo, hi = (int(s) for s in piece.bar_starts_steps()[[first, first + count]])
     outside = (piece.notes[:, START] < lo) | (piece.notes[:, START] >= hi)
@@ -61,15 +61,15 @@ def real_infill_tokens(piece, first: int, count: int, slot, left: int, right: in
 
 
 def run(style: str, corpus: Path, first: int, count: int, variations: int, pieces: int | None = None) -> dict:
-    from midigen.bundle import load_bundle
-    from midigen.chords import analyse
-    from midigen.compose import style_slot
     from midigen.corpus.reader import load_piece
-    from midigen.infill import InfillRequest, infill_piece
-    from midigen.piece import crop_bars
-    from midigen.styles import find_style
-    from midigen.tokenizer import encode, note_count
-    from midigen.vocab import VOCAB
+    from midigen.music.chords import analyse
+    from midigen.music.piece import crop_bars
+    from midigen.styles.bundle import load_bundle
+    from midigen.styles.registry import find_style
+    from midigen.tasks.compose import style_slot
+    from midigen.tasks.infill import InfillRequest, infill_piece
+    from midigen.tokens.tokenizer import encode, note_count
+    from midigen.tokens.vocab import VOCAB
 
     torch.manual_seed(0)
     bundle = load_bundle(find_style(style))

@@ -15,18 +15,18 @@ For each corpus both models see exactly the same music:
 * transposition augmentation is the same: each train piece may be shifted by the semitones midigen's
   ``PieceBank`` allows for it (clipped to REMI's pitch range). REMI is transposed by shifting its Pitch
   tokens, which a self-check proves equal to tokenizing the shifted MIDI file;
-* the same packed batches (``midigen.batches.BatchSampler``: whole pieces per row, cropped at a random
+* the same packed batches (``midigen.training.batches.BatchSampler``: whole pieces per row, cropped at a random
   bar line), the same tokens per step, the same number of optimizer steps, the same optimizer (midigen's
   AdamW groups, warm-up then cosine, gradient clipping) and dropout 0.1 on both sides;
 * GPT-2 has midigen's depth and heads and the width whose parameter count is nearest midigen's; the run
   refuses to start when they differ by more than ``PARAM_TOLERANCE``;
 * both keep the weights with the best validation bits/note (no early stop: both run every step) and are
-  scored on the test side by the same code (``midigen.evaluate``: the NLL of all tokens after BOS, long
+  scored on the test side by the same code (``midigen.training.likelihood``: the NLL of all tokens after BOS, long
   pieces in overlapping windows of the training context) divided by the number of notes *in the MIDI
   file*, which is the same denominator for both; where midigen's or REMI's note count differs from the
   file's, the piece is listed in ``note_count_mismatches``.
 
-The order-4 Witten-Bell n-gram (``midigen.ngram``), fitted on every transposition of the train side, is
+The order-4 Witten-Bell n-gram (``midigen.model.ngram``), fitted on every transposition of the train side, is
 reported beside them, on midigen tokens and on REMI tokens.
 """
 from __future__ import annotations
@@ -44,14 +44,14 @@ import numpy as np
 import torch
 
 from bench.common import RESULTS, corpus_dir, save
-from midigen.batches import PAD_TARGET, BatchSampler, PieceBank, with_style
 from midigen.corpus.dataset import build_dataset
 from midigen.corpus.split import SPLIT_NAMES, split_dataset
-from midigen.evaluate import evaluate, ngram_likelihood
-from midigen.model import MusicTransformer, config_for_size
-from midigen.ngram import NGramModel
-from midigen.train import TrainConfig, _optimizer, optimizer_step, resolve_device
-from midigen.vocab import VOCAB
+from midigen.model.ngram import NGramModel
+from midigen.model.transformer import MusicTransformer, config_for_size
+from midigen.tokens.vocab import VOCAB
+from midigen.training.batches import PAD_TARGET, BatchSampler, PieceBank, with_style
+from midigen.training.likelihood import evaluate, ngram_likelihood
+from midigen.training.train import TrainConfig, _optimizer, optimizer_step, resolve_device
 
 COLLECTIONS = ("bach-chorales", "irish-oneills")
 PARAM_TOLERANCE = 0.05  # GPT-2's parameter count may differ from midigen's by at most this fraction
@@ -136,7 +136,7 @@ class RemiCodec:
 
 
 class RemiBank:
-    """REMI pieces with the interface ``midigen.batches.BatchSampler`` draws from (``PieceBank``'s)."""
+    """REMI pieces with the interface ``midigen.training.batches.BatchSampler`` draws from (``PieceBank``'s)."""
 
     crop = PieceBank.crop  # the same random-bar-line crop (the header kept in front is BOS), on this bank's bar lines
 

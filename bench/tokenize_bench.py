@@ -16,8 +16,8 @@ def run(collection: str = "bach-chorales", repeat: int = 3) -> dict:
     from miditok import REMI, TokenizerConfig
     from symusic import Score
 
-    from midigen.midi_io import read_midi
-    from midigen.tokenizer import decode, encode
+    from midigen.midi.files import read_midi
+    from midigen.tokens.tokenizer import decode, encode
 
     files = midi_files(corpus_dir(collection))
     tokenizer = REMI(TokenizerConfig())

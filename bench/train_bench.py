@@ -40,8 +40,8 @@ def _throughput(step_fn, batches, warmup: int, device) -> float:
 
 def run(size: str = "small", batch: int = 8, seq: int = 512, steps: int = 6, warmup: int = 2, device: str = "cpu",
         compile_hf: bool | None = None) -> dict:
-    from midigen.model import SIZES, MusicTransformer, config_for_size
-    from midigen.vocab import VOCAB
+    from midigen.model.transformer import SIZES, MusicTransformer, config_for_size
+    from midigen.tokens.vocab import VOCAB
 
     device = torch.device(device)
     torch.manual_seed(0)

@@ -45,7 +45,7 @@ TINY_TRAINING = dict(size="tiny", steps=24, batch_size=4, seq_len=128, eval_ever
 @pytest.fixture(scope="session")
 def tiny_style(real_midi_dir, tmp_path_factory):
     """A tiny style trained in seconds on three real chorales: (styles folder, style.json)."""
-    from midigen.train import TrainConfig, train_style
+    from midigen.training.train import TrainConfig, train_style
 
     styles = tmp_path_factory.mktemp("styles")
     meta = train_style("tiny-bach", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=styles)
@@ -55,7 +55,7 @@ def tiny_style(real_midi_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def bundle(tiny_style):
     """The tiny style, loaded once for every test that samples from it."""
-    from midigen.bundle import load_bundle
+    from midigen.styles.bundle import load_bundle
 
     styles, _ = tiny_style
     return load_bundle(styles / "tiny-bach")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from midigen.chord_symbols import N_CHORDS
-from midigen.piece import Piece, Track
-from midigen.vocab import METERS
+from midigen.music.chord_symbols import N_CHORDS
+from midigen.music.grid import METERS
+from midigen.music.piece import Piece, Track
 
 
 @st.composite

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from midigen.bundle import load_bundle
-from midigen.chord_symbols import chord_pitch_classes, parse_chord
-from midigen.chords import chord_tone_rate
 from midigen.cli import main
-from midigen.compose import ComposeRequest, compose, request_from_strings, write_takes
 from midigen.errors import MidigenError
-from midigen.midi_io import read_midi
-from midigen.styles import find_style
+from midigen.midi.files import read_midi
+from midigen.music.chord_symbols import chord_pitch_classes, parse_chord
+from midigen.music.chords import chord_tone_rate
+from midigen.styles.bundle import load_bundle
+from midigen.styles.registry import find_style
+from midigen.tasks.compose import ComposeRequest, compose, request_from_strings, write_takes
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midigen.chord_symbols import (
+from midigen.errors import MidigenError
+from midigen.music.chord_symbols import (
     NO_CHORD,
     chord_name,
     chord_pitch_classes,
@@ -17,10 +18,9 @@ from midigen.chord_symbols import (
     progression_changes,
     transpose_chord,
 )
-from midigen.chords import analyse, block_chord_notes, chord_tone_rate, chords_at, strong_beat_steps
-from midigen.errors import MidigenError
-from midigen.piece import DURATION, PITCH, START, Piece, Track, bar_starts_steps, quantize
-from midigen.vocab import DURATIONS_STEPS, METERS
+from midigen.music.chords import analyse, block_chord_notes, chord_tone_rate, chords_at, strong_beat_steps
+from midigen.music.grid import DURATIONS_STEPS, METERS
+from midigen.music.piece import DURATION, PITCH, START, Piece, Track, bar_starts_steps, quantize
 
 C, DM, G7 = parse_chord("C"), parse_chord("Dm"), parse_chord("G7")
 
@@ -177,7 +177,7 @@ def test_bach_chorale_analysis():
     from music21 import corpus
 
     from midigen.corpus.music21_score import pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
-    from midigen.midi_io import read_midi
+    from midigen.midi.files import read_midi
 
     score = corpus.parse("bach/bwv66.6")
     padding = pickup_padding_quarters(score)

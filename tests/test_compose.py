@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from midigen.cli import main
-from midigen.compose import ComposeRequest, compose, parse_range, request_from_strings, write_takes
 from midigen.errors import MidigenError
-from midigen.keys import scale_pitch_classes
-from midigen.midi_io import read_midi
-from midigen.vocab import METERS
+from midigen.midi.files import read_midi
+from midigen.music.grid import METERS
+from midigen.music.keys import scale_pitch_classes
+from midigen.tasks.compose import ComposeRequest, compose, parse_range, request_from_strings, write_takes
 
 
 @settings(max_examples=25, deadline=None)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from midigen.bundle import load_bundle
 from midigen.cli import main
-from midigen.continuation import ContinueRequest, continue_file, write_continuations
 from midigen.errors import MidigenError
-from midigen.keys import scale_pitch_classes
-from midigen.midi_io import read_midi
-from midigen.styles import find_style
-from midigen.tokenizer import encode
+from midigen.midi.files import read_midi
+from midigen.music.keys import scale_pitch_classes
+from midigen.styles.bundle import load_bundle
+from midigen.styles.registry import find_style
+from midigen.tasks.continuation import ContinueRequest, continue_file, write_continuations
+from midigen.tokens.tokenizer import encode
 from tests.midi_events import events, make_file, notes
 
 TPQ = 96  # 8 ticks a grid step

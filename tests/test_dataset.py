@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 
-from midigen.augment import melodic_pitch_mask, transpose_ids, transpositions
 from midigen.corpus import dataset as dataset_module
 from midigen.corpus.dataset import build_dataset
 from midigen.corpus.split import families, family_split, split_dataset
-from midigen.piece import Piece, Track, quantize
-from midigen.tokenizer import decode, encode
+from midigen.music.piece import Piece, Track, quantize
+from midigen.tokens.augment import melodic_pitch_mask, transpose_ids, transpositions
+from midigen.tokens.tokenizer import decode, encode
 
 
 def test_cache_reuses_tokens_and_lists_skipped_files(real_midi_dir, tmp_path, monkeypatch):

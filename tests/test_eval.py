@@ -16,8 +16,8 @@ from midigen.evalsuite.features import piece_features
 from midigen.evalsuite.generate import Sample, allocate
 from midigen.evalsuite.originality import lines_of, originality
 from midigen.evalsuite.overlap import feature_overlaps, mean_overlap, overlap_area
-from midigen.midi_io import midi_bytes, write_midi
-from midigen.piece import Piece, Track
+from midigen.midi.files import midi_bytes, write_midi
+from midigen.music.piece import Piece, Track
 
 
 def voices_piece(lines: list[tuple[list[int], list[int]]], meter=(4, 4)) -> Piece:

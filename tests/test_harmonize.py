@@ -10,15 +10,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from midigen.bundle import Bundle, load_bundle
 from midigen.cli import main
 from midigen.errors import MidigenError
-from midigen.harmonize import HarmonizeRequest, harmonize_file, harmonize_piece, harmony_parts, write_harmonizations
-from midigen.keys import KEY_NAMES
-from midigen.midi_io import read_midi
-from midigen.parts import VOICE_RANGES_PITCH
-from midigen.piece import Piece, Track, quantize
-from midigen.styles import find_style
+from midigen.midi.files import read_midi
+from midigen.music.keys import KEY_NAMES
+from midigen.music.piece import Piece, Track, quantize
+from midigen.styles.bundle import Bundle, load_bundle
+from midigen.styles.parts import VOICE_RANGES_PITCH
+from midigen.styles.registry import find_style
+from midigen.tasks.harmonize import HarmonizeRequest, harmonize_file, harmonize_piece, harmony_parts, write_harmonizations
 from tests.midi_events import events, make_file, notes
 
 TPQ = 96

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from midigen import render
 from midigen.cli import media_cmds
 from midigen.errors import MidigenError
-from midigen.midi_io import write_midi
-from midigen.piece import Piece, Track
-from midigen.plot import PART_COLOURS, plot_piano_roll
+from midigen.media import render
+from midigen.media.plot import PART_COLOURS, plot_piano_roll
+from midigen.midi.files import write_midi
+from midigen.music.piece import Piece, Track
 
 BARS, BEATS_PER_BAR, TEMPO_BPM = 4, 3, 90.0
 EXPECTED_S = BARS * BEATS_PER_BAR * 60 / TEMPO_BPM  # 8 s

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from midigen.model import SIZES, ModelConfig, MusicTransformer, config_for_size
+from midigen.model.transformer import SIZES, ModelConfig, MusicTransformer, config_for_size
 
 V = 64
 

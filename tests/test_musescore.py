@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from midigen.compose import compose, request_from_strings, write_takes
 from midigen.errors import MidigenError
-from midigen.keys import parse_key, signature_of_key
-from midigen.styles import find_style
+from midigen.music.keys import parse_key, signature_of_key
+from midigen.styles.registry import find_style
+from midigen.tasks.compose import compose, request_from_strings, write_takes
 
 pytestmark = pytest.mark.skipif(shutil.which("mscore3") is None, reason="MuseScore 3 (mscore3) is not installed")
 

@@ -8,7 +8,7 @@ import pytest
 
 from midigen.corpus import music21_import as imp
 from midigen.errors import MidigenError
-from midigen.midi_io import read_midi
+from midigen.midi.files import read_midi
 
 
 def test_collections_enumerate_without_parsing():

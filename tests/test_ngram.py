@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midigen.ngram import NGramModel
+from midigen.model.ngram import NGramModel
 
 V = 12
 

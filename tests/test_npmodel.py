@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from midigen.bundle import load_bundle, load_for_sampling
-from midigen.compose import ComposeRequest, compose
-from midigen.model import MusicTransformer, config_for_size
-from midigen.npmodel import NumpyModel
+from midigen.model.numpy_decoder import NumpyModel
+from midigen.model.transformer import MusicTransformer, config_for_size
+from midigen.styles.bundle import load_bundle, load_for_sampling
+from midigen.tasks.compose import ComposeRequest, compose
 
 
 @pytest.mark.parametrize("size", ["tiny", "small"])
@@ -48,7 +48,7 @@ def test_composing_never_imports_pytorch(tiny_style, tmp_path):
     styles, _ = tiny_style
     code = (
         "import sys\n"
-        "from midigen.compose import ComposeRequest, compose, write_takes\n"
+        "from midigen.tasks.compose import ComposeRequest, compose, write_takes\n"
         f"takes = compose('tiny-bach', ComposeRequest(bars=2, seed=1), styles_dir={str(styles)!r})\n"
         f"write_takes(takes, {str(tmp_path / 'x.mid')!r})\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from midigen.cli import main
-from midigen.compose import ComposeRequest, compose, request_from_strings, write_takes
-from midigen.constraints import ConstrainedState, Constraints
 from midigen.errors import MidigenError
-from midigen.midi_io import read_midi
-from midigen.parts import choose_parts, part_names, style_parts
-from midigen.sample import SamplingParams, _prefill_window, sample_prompted
-from midigen.vocab import DRUM_PROGRAM, VOCAB
+from midigen.midi.files import read_midi
+from midigen.music.grid import DRUM_PROGRAM
+from midigen.sampling.constraints import ConstrainedState, Constraints
+from midigen.sampling.sampler import SamplingParams, _prefill_window, sample_prompted
+from midigen.styles.parts import choose_parts, part_names, style_parts
+from midigen.tasks.compose import ComposeRequest, compose, request_from_strings, write_takes
+from midigen.tokens.vocab import VOCAB
 
 OFF = VOCAB.offsets
 

@@ -9,8 +9,8 @@ import pytest
 
 from midigen.corpus.reader import find_music_files, load_piece
 from midigen.errors import MidigenError
-from midigen.midi_io import midi_bytes, read_midi, to_midi_file
-from midigen.piece import Piece, quantize
+from midigen.midi.files import midi_bytes, read_midi, to_midi_file
+from midigen.music.piece import Piece, quantize
 
 
 def _header(fmt=1, n_tracks=1, division=480) -> bytes:

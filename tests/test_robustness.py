@@ -18,7 +18,7 @@ from bench.fuzz import Case, read_all, run_fuzz
 from bench.fuzz_inputs import header, huge_file, many_notes_file, track
 from midigen.cli import main
 from midigen.errors import MidigenError
-from midigen.midi_io import read_midi
+from midigen.midi.files import read_midi
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,8 +93,8 @@ def test_absurd_maps_and_meters_are_refused_with_a_reason():
 
 def _mixed_corpus(real_midi_dir: Path, golden_dir: Path, folder: Path) -> Path:
     """4 good files (small ones, so that validation is quick) and 2 bad ones: a third is garbage."""
-    from midigen.midi_io import write_midi
-    from midigen.piece import PITCH
+    from midigen.midi.files import write_midi
+    from midigen.music.piece import PITCH
 
     folder.mkdir()
     for f in golden_dir.glob("*.mid"):
@@ -109,8 +109,8 @@ def _mixed_corpus(real_midi_dir: Path, golden_dir: Path, folder: Path) -> Path:
 
 
 def test_training_skips_garbage_and_lists_it(real_midi_dir, golden_dir, tmp_path, monkeypatch):
-    import midigen.train
-    from midigen.train import TrainConfig, train_style
+    import midigen.training.train
+    from midigen.training.train import TrainConfig, train_style
     from tests.conftest import TINY_TRAINING
 
     corpus = _mixed_corpus(real_midi_dir, golden_dir, tmp_path / "mixed")
@@ -119,7 +119,7 @@ def test_training_skips_garbage_and_lists_it(real_midi_dir, golden_dir, tmp_path
     skipped = {Path(s["path"]).name: s["reason"] for s in meta["corpus"]["stats"]["skipped"]}
     assert set(skipped) == {"garbage.mid", "truncated.mid"} and all(skipped.values())
 
-    monkeypatch.setattr(midigen.train, "train_style", lambda *args, **kwargs: meta)  # the CLI's report, not a 2nd run
+    monkeypatch.setattr(midigen.training.train, "train_style", lambda *args, **kwargs: meta)  # the CLI's report, not a 2nd run
     result = CliRunner().invoke(main, ["train", "--style", "mixed", str(corpus), "--size", "tiny"])
     assert result.exit_code == 0, result.output
     assert "skipped 2 files that could not be used:" in result.output
@@ -127,7 +127,7 @@ def test_training_skips_garbage_and_lists_it(real_midi_dir, golden_dir, tmp_path
 
 
 def test_a_corpus_with_nothing_usable_is_one_clear_error(tmp_path):
-    from midigen.train import TrainConfig, train_style
+    from midigen.training.train import TrainConfig, train_style
     from tests.conftest import TINY_TRAINING
 
     corpus = tmp_path / "junk"
@@ -157,7 +157,7 @@ def _train_command(corpus: Path, styles: Path, steps: int, *extra: str) -> list[
 def test_kill_9_keeps_the_old_bundle_and_resume_continues(tiny_style, golden_dir, tmp_path):
     import json
 
-    from midigen.bundle import load_bundle
+    from midigen.styles.bundle import load_bundle
 
     styles = tmp_path / "styles"
     shutil.copytree(tiny_style[0] / "tiny-bach", styles / "s")
@@ -189,8 +189,8 @@ def test_kill_9_keeps_the_old_bundle_and_resume_continues(tiny_style, golden_dir
 
 
 def test_a_swap_killed_between_its_renames_is_finished_on_next_use(tiny_style, tmp_path):
-    from midigen.bundle import load_bundle
-    from midigen.styles import find_style, list_style_dirs
+    from midigen.styles.bundle import load_bundle
+    from midigen.styles.registry import find_style, list_style_dirs
 
     styles = tmp_path / "styles"
     shutil.copytree(tiny_style[0] / "tiny-bach", styles / "s")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bench.styles_table import SHIPPING_BAR, markdown, rows
-from midigen.compose import ComposeRequest, compose
 from midigen.errors import MidigenError
+from midigen.tasks.compose import ComposeRequest, compose
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SHIPPED = ("bach-chorales", "irish-folk", "fiddle", "german-folk", "chinese-folk")

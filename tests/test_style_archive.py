@@ -10,11 +10,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from midigen import style_archive
-from midigen.bundle import load_bundle
 from midigen.cli import main
 from midigen.errors import MidigenError
-from midigen.style_archive import export_style, import_style
+from midigen.styles import archive as style_archive
+from midigen.styles.archive import export_style, import_style
+from midigen.styles.bundle import load_bundle
 
 Member = tuple[str, bytes | None, bytes]  # (name, content or None for a non-file, tar type)
 

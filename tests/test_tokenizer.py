@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from midigen.corpus.reader import load_piece
 from midigen.errors import MidigenError
-from midigen.grammar import GrammarState, validate
-from midigen.midi_io import midi_bytes, read_midi
-from midigen.piece import Piece, Track, quantize
-from midigen.tokenizer import decode, encode, note_count, token_names
-from midigen.vocab import MAX_HOLE_BARS, VOCAB
+from midigen.midi.files import midi_bytes, read_midi
+from midigen.music.piece import Piece, Track, quantize
+from midigen.tokens.grammar import GrammarState, validate
+from midigen.tokens.tokenizer import decode, encode, note_count, token_names
+from midigen.tokens.vocab import MAX_HOLE_BARS, VOCAB
 
 from .strategies import pieces
 
@@ -184,9 +184,9 @@ def test_golden_files_give_their_reviewed_tokens(golden_dir, name):
 def test_transposing_tokens_moves_notes_key_and_chords_in_either_form(piece, data):
     """Token-level transposition (training's augmentation) equals transposing the piece, in the plain and
     the infill form: drum notes stay, melodic notes, the key and every chord root move."""
-    from midigen.augment import transpose_ids, transpositions
-    from midigen.chord_symbols import transpose_chord
-    from midigen.keys import transpose_key
+    from midigen.music.chord_symbols import transpose_chord
+    from midigen.music.keys import transpose_key
+    from midigen.tokens.augment import transpose_ids, transpositions
 
     q = quantize(piece)
     first = data.draw(st.integers(0, q.n_bars - 1))

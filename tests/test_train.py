@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from midigen.bundle import load_bundle, write_bundle
 from midigen.errors import MidigenError
-from midigen.model import MusicTransformer, config_for_size
-from midigen.train import TrainConfig, train_style
-from midigen.vocab import VOCAB
+from midigen.model.transformer import MusicTransformer, config_for_size
+from midigen.styles.bundle import load_bundle, write_bundle
+from midigen.tokens.vocab import VOCAB
+from midigen.training.train import TrainConfig, train_style
 
 from .conftest import TINY_TRAINING
 
@@ -198,7 +198,7 @@ def test_default_rates_depend_on_fine_tuning():
 
 
 def test_corpus_balance_draws_small_corpora_more_than_their_size(two_corpora):
-    from midigen.train_data import load_corpora, piece_weights
+    from midigen.training.data import load_corpora, piece_weights
 
     corpora = load_corpora(list(two_corpora), 0, [0, 1])
     weights = piece_weights(corpora)

@@ -38,7 +38,7 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
 
     Example: midigen compose --style bach-chorales --bars 16 --key "D minor" --tempo 80 -o chorale.mid
     """
-    from .. import compose as api  # numpy and the MIDI libraries load here, not when the CLI starts (and never torch)
+    from ..tasks import compose as api  # numpy and the MIDI libraries load here, not when the CLI starts (and never torch)
 
     request = api.request_from_strings(
         bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, seed=seed, temperature=temperature,
@@ -55,10 +55,10 @@ def compose(style, bars, key, tempo_bpm, time_sig, seed, temperature, top_p, var
                    f"{take.piece.n_notes} notes, parts {', '.join(p['parts'])}{' over ' + p['chords'] if p['chords'] else ''} "
                    f"({p['style']}, seed {p['seed']})")
     if wav:
-        from ..render import render_wav
+        from ..media.render import render_wav
 
         click.echo(f"{render_wav(takes[0].piece, wav, soundfont=soundfont)}: audio preview")
     if png:
-        from ..plot import plot_piano_roll
+        from ..media.plot import plot_piano_roll
 
         click.echo(f"{plot_piano_roll(takes[0].piece, png)}: piano roll")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from .. import render as render_api
 from ..errors import MidigenError
-from ..midi_io import read_midi
+from ..media import render as render_api
+from ..midi.files import read_midi
 
 
 def register(main: click.Group) -> None:
@@ -55,7 +55,7 @@ def plot(midi_file: str, output: str, width_px: int, height_px: int, title: str 
 
     Example: midigen plot take.mid -o take.png
     """
-    from ..plot import plot_piano_roll  # matplotlib loads here, not when the CLI starts
+    from ..media.plot import plot_piano_roll  # matplotlib loads here, not when the CLI starts
 
     out_path = _output_path(output, force)
     piece, _ = read_midi(midi_file)

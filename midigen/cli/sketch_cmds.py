@@ -36,18 +36,18 @@ def _sampling_options(command):
 
 
 def _check_outputs(output: str, variations: int, force: bool, wav: str | None, png: str | None) -> None:
-    from ..compose import check_outputs, output_paths
+    from ..tasks.compose import check_outputs, output_paths
 
     check_outputs(output_paths(output, variations) + [Path(p) for p in (wav, png) if p], force)
 
 
 def _previews(take, wav: str | None, png: str | None, soundfont: str | None) -> None:
     if wav:
-        from ..render import render_wav
+        from ..media.render import render_wav
 
         click.echo(f"{render_wav(take.piece, wav, soundfont=soundfont)}: audio preview")
     if png:
-        from ..plot import plot_piano_roll
+        from ..media.plot import plot_piano_roll
 
         click.echo(f"{plot_piano_roll(take.piece, png)}: piano roll")
 
@@ -65,9 +65,9 @@ def continue_(input_path, bars, range_, style, key, seed, temperature, top_p, va
 
     Example: midigen continue sketch.mid --style bach-chorales --bars 8 -o longer.mid
     """
-    from ..compose import parse_range
-    from ..continuation import ContinueRequest, continue_file, new_notes, write_continuations
-    from ..keys import parse_key
+    from ..music.keys import parse_key
+    from ..tasks.compose import parse_range
+    from ..tasks.continuation import ContinueRequest, continue_file, new_notes, write_continuations
 
     request = ContinueRequest(bars=bars, key=parse_key(key) if key else None, seed=seed, temperature=temperature,
                               top_p=top_p, variations=variations, strict_key=strict_key,
@@ -97,9 +97,9 @@ def infill(input_path, bars_, tracks, range_, style, key, seed, temperature, top
 
     Example: midigen infill song.mid --bars 5-8 --style irish-folk -o song-new-middle.mid
     """
-    from ..compose import parse_range
-    from ..infill import InfillRequest, infill_file, parse_bars, parse_tracks, write_infills
-    from ..keys import parse_key
+    from ..music.keys import parse_key
+    from ..tasks.compose import parse_range
+    from ..tasks.infill import InfillRequest, infill_file, parse_bars, parse_tracks, write_infills
 
     first_bar, n_bars = parse_bars(bars_)
     request = InfillRequest(first_bar=first_bar, n_bars=n_bars, tracks=parse_tracks(tracks), key=parse_key(key) if key else None,
@@ -127,8 +127,8 @@ def harmonize(input_path, style, key, seed, temperature, top_p, variations, stri
 
     Example: midigen harmonize tune.mid --style bach-chorales -o chorale.mid
     """
-    from ..harmonize import HarmonizeRequest, harmonize_file, write_harmonizations
-    from ..keys import parse_key
+    from ..music.keys import parse_key
+    from ..tasks.harmonize import HarmonizeRequest, harmonize_file, write_harmonizations
 
     request = HarmonizeRequest(key=parse_key(key) if key else None, seed=seed, temperature=temperature, top_p=top_p,
                                variations=variations, strict_key=strict_key)

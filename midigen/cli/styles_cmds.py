@@ -23,7 +23,7 @@ def list_(as_json: bool, styles_dir: str | None) -> None:
 
     Example: midigen styles list
     """
-    from .. import style_info
+    from ..styles import info as style_info
 
     rows = style_info.list_styles(styles_dir)
     if as_json:
@@ -49,7 +49,7 @@ def show(name: str, as_json: bool, styles_dir: str | None) -> None:
 
     Example: midigen styles show bach-chorales
     """
-    from .. import style_info
+    from ..styles import info as style_info
 
     meta = style_info.show_style(name, styles_dir)
     click.echo(json.dumps(meta, indent=1) if as_json else "\n".join(style_info.describe(meta)))
@@ -64,7 +64,7 @@ def rm(name: str, styles_dir: str | None, yes: bool) -> None:
 
     Example: midigen styles rm my-style --yes
     """
-    from .. import style_info
+    from ..styles import info as style_info
 
     path = style_info.style_path(name, styles_dir)
     if not yes:
@@ -83,7 +83,7 @@ def export(name: str, archive: str, styles_dir: str | None, force: bool) -> None
 
     Example: midigen styles export bach-chorales bach-chorales.tar.gz
     """
-    from .. import style_archive
+    from ..styles import archive as style_archive
 
     path = style_archive.export_style(name, archive, styles_dir=styles_dir, force=force)
     click.echo(f"exported {name} -> {path}")
@@ -102,7 +102,7 @@ def import_(archive: str, name: str | None, styles_dir: str | None, force: bool)
 
     Example: midigen styles import bach-chorales.tar.gz --name bach-shared
     """
-    from .. import style_archive
+    from ..styles import archive as style_archive
 
     path = style_archive.import_style(archive, name=name, styles_dir=styles_dir, force=force)
     click.echo(f"imported {path.name} -> {path}")

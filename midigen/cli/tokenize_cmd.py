@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .. import roundtrip
+from ..corpus import roundtrip
 from ..corpus.reader import find_music_files
 
 

@@ -42,7 +42,7 @@ def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropo
 
     Example: midigen train --style my-tunes ~/midi/my-tunes --steps 300
     """
-    from ..train import TrainConfig, train_style  # torch loads here, not when the CLI starts
+    from ..training.train import TrainConfig, train_style  # torch loads here, not when the CLI starts
 
     if steps is None and epochs is not None:
         steps = _steps_for_epochs(corpus_dirs, epochs, batch_size, seq_len, seed)
@@ -104,7 +104,7 @@ def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropo
 
 
 def _steps_for_epochs(corpus_dirs, epochs: float, batch_size: int, seq_len: int, seed: int) -> int:
-    from ..train_data import load_corpus
+    from ..training.data import load_corpus
 
     tokens = sum(load_corpus(d, seed).train_tokens() for d in corpus_dirs)
     return max(1, round(epochs * tokens / (batch_size * seq_len)))

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chords import ANALYSIS_VERSION as CHORD_ANALYSIS
 from ..errors import MidigenError
 from ..fsutil import atomic_write_json
-from ..piece import PITCH, START, TRACK, Piece
-from ..tokenizer import encode
-from ..vocab import TOKENIZER_FORMAT, VOCAB
+from ..music.chords import ANALYSIS_VERSION as CHORD_ANALYSIS
+from ..music.piece import PITCH, START, TRACK, Piece
+from ..tokens.tokenizer import encode
+from ..tokens.vocab import TOKENIZER_FORMAT, VOCAB
 from .reader import DEFAULT_KEY_PROFILE, Skipped, find_music_files, load_piece
 
 CACHE_FORMAT = 1

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..errors import MidigenError
 from ..fsutil import atomic_write_json, atomic_write_text
-from ..keys import KEY_NAMES, pitch_class_histogram
-from ..midi_io import read_midi, write_midi
-from ..piece import DURATION, PITCH, TRACK
+from ..midi.files import read_midi, write_midi
+from ..music.keys import KEY_NAMES, pitch_class_histogram
+from ..music.piece import DURATION, PITCH, TRACK
 from .music21_keys import decide_key
 from .music21_score import copy_repeated_time_signatures, pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..keys import find_key, key_from_signature, parse_key
+from ..music.keys import find_key, key_from_signature, parse_key
 
 MINOR_LIKE_MODES = ("minor", "dorian", "phrygian", "aeolian", "locrian")
 

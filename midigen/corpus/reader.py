@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chords import analyse
 from ..errors import MidigenError, file_error
-from ..keys import find_key, pitch_class_histogram
-from ..midi_io import read_midi
-from ..piece import DURATION, PITCH, TRACK, Piece
+from ..midi.files import read_midi
+from ..music.chords import analyse
+from ..music.keys import find_key, pitch_class_histogram
+from ..music.piece import DURATION, PITCH, TRACK, Piece
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 SCORE_SUFFIXES = frozenset({".musicxml", ".mxl", ".xml", ".abc", ".krn"})

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..keys import KEY_NAMES
-from ..vocab import DRUM_PROGRAM
+from ..music.grid import DRUM_PROGRAM
+from ..music.keys import KEY_NAMES
 from .dataset import PieceRecord
 from .reader import Skipped
 

@@ -17,9 +17,9 @@ import mido
 import numpy as np
 
 from ..corpus.reader import analyse_key
-from ..keys import scale_pitch_classes
-from ..midi_io import TICKS_PER_STEP, read_midi
-from ..piece import PITCH, Piece, bar_starts_steps
+from ..midi.files import TICKS_PER_STEP, read_midi
+from ..music.keys import scale_pitch_classes
+from ..music.piece import PITCH, Piece, bar_starts_steps
 from . import bootstrap
 from .features import melodic_notes
 from .generate import Sample

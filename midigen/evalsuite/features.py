@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..piece import DURATION, PITCH, START, TRACK, Piece
-from ..vocab import STEPS_PER_QUARTER
+from ..music.grid import STEPS_PER_QUARTER
+from ..music.piece import DURATION, PITCH, START, TRACK, Piece
 
 # Note-length classes in grid steps: 16th, 8th triplet, 8th, quarter triplet, dotted 8th, quarter, half
 # triplet, dotted quarter, half, dotted half, whole. A note takes the nearest class on a log scale.

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compose import MAX_VARIATIONS, ComposeRequest, compose, style_defaults
-from ..keys import KEY_NAMES, parse_key
-from ..midi_io import midi_bytes
-from ..piece import Piece
+from ..midi.files import midi_bytes
+from ..music.keys import KEY_NAMES, parse_key
+from ..music.piece import Piece
+from ..tasks.compose import MAX_VARIATIONS, ComposeRequest, compose, style_defaults
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import torch
 
-from ..batches import PieceBank
-from ..evaluate import piece_nats
-from ..ngram import NGramModel
-from ..vocab import VOCAB
+from ..model.ngram import NGramModel
+from ..tokens.vocab import VOCAB
+from ..training.batches import PieceBank
+from ..training.likelihood import piece_nats
 from . import bootstrap
 from .realset import RealCorpus
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..piece import DURATION, PITCH, Piece
+from ..music.piece import DURATION, PITCH, Piece
 from .features import voices
 
 RUN_NOTES = (16, 32)

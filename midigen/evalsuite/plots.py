@@ -1,6 +1,6 @@
 """``eval --plots DIR``: the feature distributions real vs generated, and piano rolls of a few takes.
 
-Drawn on private ``Figure`` objects with the Agg canvas (never pyplot), as ``midigen.plot`` does.
+Drawn on private ``Figure`` objects with the Agg canvas (never pyplot), as ``midigen.media.plot`` does.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..errors import file_error
 from ..fsutil import atomic_write_bytes
-from ..plot import plot_piano_roll
+from ..media.plot import plot_piano_roll
 from .features import FEATURE_NAMES, LENGTH_CLASSES_STEPS, N_LENGTHS, VECTOR_FEATURES
 
 ROLLS = 3

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bundle import load_bundle
-from ..compose import MAX_BARS
 from ..errors import MidigenError
-from ..keys import KEY_NAMES, PROFILES
-from ..styles import find_style
+from ..music.keys import KEY_NAMES, PROFILES
+from ..styles.bundle import load_bundle
+from ..styles.registry import find_style
+from ..tasks.compose import MAX_BARS
 from . import bootstrap, realset
 from .compliance import compliance
 from .features import feature_matrix, feature_table

@@ -75,7 +75,7 @@ def main() -> None:
         make().save(path)
         if "--tokens" in sys.argv:
             from midigen.corpus.reader import load_piece
-            from midigen.tokenizer import encode, token_names
+            from midigen.tokens.tokenizer import encode, token_names
 
             piece, _ = load_piece(path)  # as training reads it: with its key and analysed chords
             (HERE / f"{name}.tokens.txt").write_text("\n".join(token_names(encode(piece))) + "\n")

@@ -1,0 +1,249 @@
+"""Read Standard MIDI Files into Pieces and write Pieces as DAW-ready MIDI files.
+
+Reading uses symusic (a C++ MIDI parser, ~50x faster than a pure-Python one) behind our own checks of
+the file header and of the limits, so that a hostile file is refused before it reaches the parser.
+Every failure becomes one ``MidigenError`` naming the file. Writing uses mido, which gives exact
+control of every event the DAW will see.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from ..errors import MidigenError, file_error
+from ..fsutil import atomic_write_bytes
+from ..music.grid import METERS, STEPS_PER_QUARTER, bar_length_steps
+from ..music.keys import key_from_signature, mido_key_name
+from ..music.piece import (
+    DURATION,
+    MAX_BARS,
+    PITCH,
+    START,
+    TRACK,
+    VELOCITY,
+    Piece,
+    Track,
+    bar_index_of,
+    bar_starts_steps,
+    check_meter,
+    quantize,
+)
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the largest real MIDI files are a few MB
+MAX_NOTES = 500_000
+MAX_TRACK_CHUNKS = 1024
+MAX_MAP_EVENTS = 20_000  # tempo + time-signature events; real files have hundreds, each costs ~25 µs
+TICKS_PER_QUARTER = 480
+TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
+GM_NAMES_SHORT = ("Piano", "Chromatic Perc.", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
+                  "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth FX", "Ethnic", "Percussive", "Sound FX")
+
+
+def _check_header(data: bytes) -> None:
+    """Refuse what symusic should never see: no MThd, SMPTE time, absurd track counts."""
+    if len(data) == 0:
+        raise MidigenError("empty file")
+    if len(data) < 14 or data[:4] != b"MThd":
+        raise MidigenError("not a Standard MIDI File (no MThd header)")
+    length, fmt, n_tracks, division = struct.unpack(">IHHH", data[4:14])
+    if length < 6:
+        raise MidigenError(f"MIDI header chunk too short ({length} bytes)")
+    if fmt > 2:
+        raise MidigenError(f"unknown MIDI file format {fmt}")
+    if division & 0x8000:
+        raise MidigenError("SMPTE time division is not supported (only ticks per quarter note)")
+    if division == 0:
+        raise MidigenError("ticks per quarter note is 0")
+    if n_tracks == 0:
+        raise MidigenError("the file declares no tracks")
+    if n_tracks > MAX_TRACK_CHUNKS:
+        raise MidigenError(f"the file declares {n_tracks} tracks (at most {MAX_TRACK_CHUNKS})")
+
+
+def ticks_to_steps(ticks: np.ndarray, tpq: int) -> np.ndarray:
+    """Round ticks to the nearest grid step (halves round up), in exact integer arithmetic."""
+    ticks = np.asarray(ticks, dtype=np.int64)
+    return (ticks * 2 * STEPS_PER_QUARTER + tpq) // (2 * tpq)
+
+
+def normalize_meter(numerator: int, denominator: int) -> tuple[int, int]:
+    """The supported spelling of a meter with the same bar (2/1 -> 4/2); unchanged if none."""
+    for scale in (1, 2, 4, 8):
+        if (numerator * scale, denominator * scale) in METERS:
+            return numerator * scale, denominator * scale
+    return numerator, denominator
+
+
+def _meter_map(events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """(bar, num, den) from (step, num, den) events; a change inside a bar moves to the next bar line."""
+    meters = [(0, 4, 4)]
+    bar_start_step, bar = 0, 0
+    for step, num, den in sorted(events):
+        length = bar_length_steps(*meters[-1][1:])
+        bars_elapsed = max(0, -(-(step - bar_start_step) // length))  # ceil
+        bar += bars_elapsed
+        bar_start_step += bars_elapsed * length
+        if bar > MAX_BARS:
+            break
+        num, den = normalize_meter(num, den)
+        check_meter(num, den)  # before its bar length is divided by: 3/0 or 1/64 would divide by zero
+        meters.append((bar, num, den))
+    return meters
+
+
+def read_midi(path: str | Path, data: bytes | None = None) -> tuple[Piece, int]:
+    """(quantized piece, number of notes in the file) for a MIDI file; MidigenError naming the file."""
+    path = Path(path)
+    try:
+        if data is None:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise MidigenError(f"file is {size / 2**20:.0f} MB (at most {MAX_FILE_BYTES // 2**20} MB)")
+            data = path.read_bytes()
+        return _parse(data)
+    except MidigenError as e:
+        raise file_error(path, str(e)) from e
+    except (OSError, RuntimeError, ValueError, IndexError, OverflowError) as e:
+        raise file_error(path, f"cannot read MIDI: {e}") from e
+
+
+def _parse(data: bytes) -> tuple[Piece, int]:
+    from symusic import Score
+
+    if len(data) > MAX_FILE_BYTES:
+        raise MidigenError(f"file is {len(data) / 2**20:.0f} MB (at most {MAX_FILE_BYTES // 2**20} MB)")
+    _check_header(data)
+    score = Score.from_midi(data)
+    tpq = int(score.ticks_per_quarter)
+    n_in = sum(t.note_num() for t in score.tracks)
+    if n_in > MAX_NOTES:
+        raise MidigenError(f"{n_in} notes (at most {MAX_NOTES})")
+    if n_in == 0:
+        raise MidigenError("no notes")
+    n_map = len(score.tempos) + len(score.time_signatures)
+    if n_map > MAX_MAP_EVENTS:
+        raise MidigenError(f"{n_map} tempo and time-signature events (at most {MAX_MAP_EVENTS})")
+
+    tracks, parts = [], []
+    for track in score.tracks:
+        arrays = track.notes.numpy()
+        if len(arrays["time"]) == 0:
+            continue
+        t = len(tracks)
+        tracks.append(Track(int(track.program), bool(track.is_drum), str(track.name)))
+        keep = arrays["velocity"] > 0
+        part = np.empty((int(keep.sum()), 5), dtype=np.int64)
+        part[:, START] = ticks_to_steps(arrays["time"][keep], tpq)
+        part[:, DURATION] = ticks_to_steps(arrays["duration"][keep], tpq)
+        part[:, PITCH] = arrays["pitch"][keep]
+        part[:, VELOCITY] = arrays["velocity"][keep]
+        part[:, TRACK] = t
+        parts.append(part)
+    notes = np.concatenate(parts)
+    if (notes[:, START] < 0).any() or (notes[:, DURATION] < 0).any():
+        raise MidigenError("negative note times")
+
+    ts = score.time_signatures.numpy()
+    meters = _meter_map(list(zip(ticks_to_steps(ts["time"], tpq).tolist(), ts["numerator"].tolist(),
+                                 ts["denominator"].tolist())))
+    ends = notes[:, START] + np.maximum(notes[:, DURATION], 1)
+    last_step = int(ends.max()) - 1
+    n_bars = int(bar_index_of(last_step, meters, 1)) + 1
+    if n_bars > MAX_BARS:
+        raise MidigenError(f"{n_bars} bars (at most {MAX_BARS}): absurd note times?")
+
+    tempo = score.tempos.numpy()
+    tempos = [(int(s), 6e7 / int(m)) for s, m in zip(ticks_to_steps(tempo["time"], tpq), tempo["mspq"]) if m > 0]
+    keys = score.key_signatures.numpy()
+    key = None
+    if len(keys["time"]) and -7 <= int(keys["key"][0]) <= 7:
+        key = key_from_signature(int(keys["key"][0]), int(keys["tonality"][0]) == 1)
+    raw = Piece(notes=notes, tracks=tuple(tracks), meters=tuple(meters), tempos=tuple(tempos) or ((0, 120.0),),
+                key=key, n_bars=n_bars, meta={"track_names": [t.name for t in tracks]})
+    return quantize(raw), n_in
+
+
+def _channels(tracks: tuple[Track, ...]) -> list[int]:
+    """MIDI channel per track: drums on channel 10 (index 9) only, others round the other 15."""
+    melodic = [c for c in range(16) if c != 9]
+    out, n = [], 0
+    for track in tracks:
+        if track.is_drum:
+            out.append(9)
+        else:
+            out.append(melodic[n % len(melodic)])
+            n += 1
+    return out
+
+
+def track_display_name(track: Track, index: int) -> str:
+    if track.name:
+        return track.name
+    if track.is_drum:
+        return "Drums"
+    return f"{GM_NAMES_SHORT[track.program // 8]} {index + 1}"
+
+
+def to_midi_file(piece: Piece, *, key_signature: int | None = None, text: str | None = None) -> mido.MidiFile:
+    """Standard MIDI File type 1, 480 ticks per quarter: a conductor track, then one track per part."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
+    bar_starts = bar_starts_steps(piece.meters, piece.n_bars)
+    end_tick = int(bar_starts[-1]) * TICKS_PER_STEP
+    conductor: list[tuple[int, int, mido.MetaMessage]] = [(0, 0, mido.MetaMessage("track_name", name=piece.meta.get("title", "midigen")))]
+    if text:
+        conductor.append((0, 0, mido.MetaMessage("text", text=text)))
+    for bar, num, den in piece.meters:
+        conductor.append((int(bar_starts[bar]) * TICKS_PER_STEP, 1, mido.MetaMessage(
+            "time_signature", numerator=num, denominator=den, clocks_per_click=24, notated_32nd_notes_per_beat=8)))
+    key = piece.key if key_signature is None else key_signature
+    if key is not None:
+        conductor.append((0, 2, mido.MetaMessage("key_signature", key=mido_key_name(key))))
+    for step, bpm in piece.tempos:
+        conductor.append((int(step) * TICKS_PER_STEP, 3, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    midi.tracks.append(_to_track(conductor, end_tick))
+
+    channels = _channels(piece.tracks)
+    names = piece.meta.get("track_names") or []
+    for t, track in enumerate(piece.tracks):
+        channel = channels[t]
+        name = names[t] if t < len(names) and names[t] else track_display_name(track, t)
+        events = [(0, 0, mido.MetaMessage("track_name", name=name))]
+        if key is not None:  # also on each part: MuseScore 3 reads key signatures only from note tracks
+            events.append((0, 0, mido.MetaMessage("key_signature", key=mido_key_name(key))))
+        if not track.is_drum:
+            events.append((0, 1, mido.Message("program_change", program=track.program, channel=channel)))
+        for start, duration, pitch, velocity, _ in piece.notes[piece.notes[:, TRACK] == t].tolist():
+            on, off = start * TICKS_PER_STEP, (start + duration) * TICKS_PER_STEP
+            events.append((on, 3, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)))
+            events.append((off, 2, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
+        midi.tracks.append(_to_track(events, max(end_tick, max((e[0] for e in events), default=0))))
+    return midi
+
+
+def _to_track(events: list[tuple[int, int, mido.Message]], end_tick: int) -> mido.MidiTrack:
+    """Absolute (tick, order, message) events into a delta-timed track; at one tick, offs before ons."""
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - now)))
+    return track
+
+
+def midi_bytes(piece: Piece, **kwargs) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    to_midi_file(piece, **kwargs).save(file=buffer)
+    return buffer.getvalue()
+
+
+def write_midi(piece: Piece, path: str | Path, **kwargs) -> Path:
+    """Write the piece atomically (temp file + rename): an interrupted write never leaves half a file."""
+    path = Path(path)
+    atomic_write_bytes(path, midi_bytes(piece, **kwargs))
+    return path

@@ -1,0 +1,337 @@
+"""The decoder-only Transformer that models token sequences, with a KV cache for fast sampling.
+
+One small module in the spirit of nanoGPT: pre-norm blocks, rotary position embeddings on q and k,
+PyTorch's fused attention, a 4x GELU MLP and input/output embeddings tied together. Decoding keeps
+keys and values of earlier positions in a preallocated :class:`KVCache`, so that each new token
+costs one pass over one position. On a CPU at batch 1 that step costs as much in per-op dispatch
+as in arithmetic, which is why its path (:func:`_decode_layer`) is written with as few tensor
+operations as it can.
+
+Weights are stored with safetensors, which refuses tensors that share memory: the tied
+``lm_head.weight`` is therefore left out by :meth:`MusicTransformer.state_dict_for_save` and
+re-tied by :meth:`MusicTransformer.load_weights`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import SIZES, ModelConfig, config_for_size  # noqa: F401  (re-exported: the model's shapes)
+
+TIED_KEY = "lm_head.weight"  # the state-dict entry that is the same tensor as tok_emb.weight
+
+
+def rope_table(cfg: ModelConfig) -> Tensor:
+    """Rotations for every position, shaped to multiply fused q/k/v: (max_seq_len, 3, 1, head_dim/2, 2).
+
+    Stored as real pairs (viewed as complex at use) so that ``model.to(dtype)`` cannot drop the
+    imaginary part. The q row also carries attention's 1/sqrt(head_dim) scale and the v row is
+    the identity 1+0i: one complex multiply then rotates q and k and scales q, which on CPU costs
+    less than slicing them apart first.
+    """
+    half = cfg.head_dim // 2
+    inv_freq = cfg.rope_base ** (-torch.arange(half, dtype=torch.float64) / half)
+    angles = torch.outer(torch.arange(cfg.max_seq_len, dtype=torch.float64), inv_freq)  # (T, half)
+    k = torch.polar(torch.ones_like(angles), angles)
+    rot = torch.stack([k / math.sqrt(cfg.head_dim), k, torch.ones_like(k)], dim=1)  # (T, 3, half): q, k, v
+    return torch.view_as_real(rot.to(torch.complex64)).unsqueeze(2).contiguous()
+
+
+def rotate(qkv: Tensor, rope: Tensor) -> Tensor:
+    """RoPE on fused projections qkv (..., 3, H, D) with rope (..., 3, 1, D/2) complex; same shape back."""
+    if qkv.dtype != torch.float32:  # complex bf16 does not exist
+        return rotate(qkv.float(), rope).to(qkv.dtype)
+    pairs = torch.view_as_complex(qkv.view(*qkv.shape[:-1], -1, 2))
+    return torch.view_as_real(pairs * rope).view(qkv.shape)
+
+
+class KVCache:
+    """Keys and values of the positions decoded so far, for every layer, preallocated once.
+
+    ``kv`` is (n_layer, 2, B, n_head, max_len, head_dim); ``keys(i)``/``values(i)`` are layer i's
+    (B, n_head, max_len, head_dim) views. ``length`` is the number of positions filled: a Python
+    int, so that decoding never waits on reading a tensor. A cache belongs to one generation of
+    one model: :meth:`MusicTransformer.prefill` also stores in it the weights that decoding reads.
+    """
+
+    def __init__(self, n_layer: int, batch_size: int, n_head: int, max_len: int, head_dim: int,
+                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
+        self.kv = torch.zeros(n_layer, 2, batch_size, n_head, max_len, head_dim, device=device, dtype=dtype)
+        self.length = 0
+        self.weights: _DecodeWeights | None = None  # set by the model that fills the cache
+        self._views()
+
+    def _views(self) -> None:
+        """Per-layer views, built once rather than per step: the (2, B, H, L, D) slab, and keys and
+        values with batch and heads merged, (B*H, L, D), as single-query attention's bmm wants."""
+        _, _, B, H, L, D = self.kv.shape
+        self._layers = list(self.kv.unbind(0))
+        self._flat = [(slab, slab[0].view(B * H, L, D), slab[1].view(B * H, L, D)) for slab in self._layers]
+
+    @property
+    def batch_size(self) -> int:
+        return self.kv.shape[2]
+
+    @property
+    def max_len(self) -> int:
+        return self.kv.shape[4]
+
+    def layer(self, i: int) -> Tensor:
+        """Layer i's (2, B, n_head, max_len, head_dim) slab: keys at [0], values at [1]."""
+        return self._layers[i]
+
+    def keys(self, i: int) -> Tensor:
+        return self._layers[i][0]
+
+    def values(self, i: int) -> Tensor:
+        return self._layers[i][1]
+
+    def reset(self) -> None:
+        """Forget every position; the memory is kept and overwritten by the next prefill."""
+        self.length = 0
+
+    def reorder(self, indices: Tensor | list[int]) -> None:
+        """Keep batch rows ``indices`` in that order (drop finished rows, repeat a prompt, beam search)."""
+        index = torch.as_tensor(indices, dtype=torch.long, device=self.kv.device)
+        self.kv = self.kv.index_select(2, index)
+        self._views()
+
+
+class Block(nn.Module):
+    """One pre-norm Transformer layer: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_head, self.head_dim, self.dropout = cfg.n_head, cfg.head_dim, cfg.dropout
+        self.ln1 = nn.LayerNorm(cfg.n_embd)
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)  # fused: one matmul, not three
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
+        self.ln2 = nn.LayerNorm(cfg.n_embd)
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=False)
+        self.fc_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=False)
+
+    def forward(self, x: Tensor, rope: Tensor, kv: Tensor | None = None, start: int = 0) -> Tensor:
+        """x (B, T, C) at positions start..start+T-1; kv is this layer's cache slab to fill, or None.
+
+        Dropout applies to the residual branches, in training mode without a cache only (the cached
+        path is for inference and must match :func:`_decode_layer`, which has none). Attention
+        weights get none: dropout on them forces PyTorch's unfused attention, which made training
+        3x slower on a 2-core CPU (1,150 vs 3,550 tokens/s, small size, 8x512); residual branches
+        and embeddings keep theirs.
+        """
+        B, T, C = x.shape
+        drop = self.dropout if self.training and kv is None else 0.0
+        r = rotate(self.qkv(self.ln1(x)).view(B, T, 3, self.n_head, self.head_dim), rope)  # (B, T, 3, H, D)
+        q, k, v = r.permute(2, 0, 3, 1, 4)  # each (B, H, T, D); q is already scaled (see rope_table)
+        if kv is None:  # training and scoring: the whole sequence at once
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1.0)
+        else:
+            end = start + T
+            kv[:, :, :, start:end].copy_(r[:, :, 1:].permute(2, 0, 3, 1, 4))  # (2, B, H, T, D)
+            k, v = kv[0, :, :, :end], kv[1, :, :, :end]  # views of the cache: no cat
+            mask = None  # from an empty cache, plain causal attention
+            if start:  # after earlier positions: query i sees keys 0..start+i
+                mask = torch.ones(T, end, dtype=torch.bool, device=x.device).tril(diagonal=start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=not start, scale=1.0)
+        x = x + F.dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)), drop, training=drop > 0)
+        return x + F.dropout(self.fc_proj(F.gelu(self.fc(self.ln2(x)), approximate="tanh")), drop, training=drop > 0)
+
+
+class _DecodeWeights(NamedTuple):
+    """Every tensor a decoding step reads, gathered once per generation (a snapshot at prefill).
+
+    Reading ``block.ln1.weight`` goes through two ``nn.Module.__getattr__`` calls, about 2 us each
+    on a CPU: more than some ops cost at batch 1. The matrices are copied transposed, (in, out),
+    because MKL's matrix-vector products run ~10 % faster on that layout than on nn.Linear's.
+    """
+
+    owner: nn.Module
+    emb: Tensor  # (V, C), also the output projection
+    ln_f: tuple[Tensor, Tensor]
+    rope: Tensor  # (max_seq_len, 3, 1, D/2) complex
+    layers: list[tuple[Tensor, ...]]  # ln1 w, b; qkv w.T; proj w.T; ln2 w, b; fc w.T; fc_proj w.T
+
+
+def _decode_layer(x: Tensor, w: tuple[Tensor, ...], kv: tuple[Tensor, Tensor, Tensor],
+                  rope: Tensor, pos: int, n_head: int) -> Tensor:
+    """One layer for one new position per row, x (B, C) at ``pos``: Block.forward's maths in fewer ops.
+
+    At batch 1 on a CPU each op costs microseconds of dispatch, as much as its arithmetic, so this
+    keeps rows 2-D, writes keys and values with one copy, uses plain bmm for single-query
+    attention and folds each residual add into its matmul (addmm).
+    """
+    ln1_w, ln1_b, qkv_wt, proj_wt, ln2_w, ln2_b, fc_wt, fc_proj_wt = w
+    slab, keys, values = kv  # (2, B, H, L, D), (B*H, L, D), (B*H, L, D)
+    B, C = x.shape
+    D = C // n_head
+    end = pos + 1
+    qkv = torch.mm(torch.layer_norm(x, (C,), ln1_w, ln1_b), qkv_wt)
+    r = rotate(qkv.view(B, 3, n_head, D), rope)  # (B, 3, H, D)
+    slab.select(3, pos).copy_(r[:, 1:].transpose(0, 1))  # this position's keys and values
+    scores = torch.bmm(r[:, 0].reshape(B * n_head, 1, D), keys[:, :end].transpose(1, 2))  # (B*H, 1, end)
+    y = torch.bmm(torch.softmax(scores, dim=-1), values[:, :end])  # (B*H, 1, D)
+    x = torch.addmm(x, y.view(B, C), proj_wt)
+    h = torch.mm(torch.layer_norm(x, (C,), ln2_w, ln2_b), fc_wt)
+    return torch.addmm(x, F.gelu(h, approximate="tanh"), fc_proj_wt)
+
+
+class MusicTransformer(nn.Module):
+    """A GPT-style language model over token ids; ``forward`` trains, ``prefill``/``decode_step`` sample."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.emb_drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.tok_emb.weight  # tied: one matrix reads tokens in and scores them out
+        self.register_buffer("rope", rope_table(cfg), persistent=False)  # recomputable: not in checkpoints
+        self.apply(self._init_weights)
+        # GPT-2: residual projections scaled by 1/sqrt(2 * n_layer), so the residual stream's
+        # variance at init does not grow with depth.
+        for block in self.blocks:
+            for proj in (block.proj, block.fc_proj):
+                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+
+    def num_params(self) -> int:
+        """Number of parameters, the tied embedding counted once."""
+        return sum(p.numel() for p in self.parameters())  # parameters() already yields shared ones once
+
+    def _rope(self, start: int, end: int) -> Tensor:
+        if end > self.cfg.max_seq_len:
+            raise ValueError(f"sequence of {end} positions is longer than max_seq_len={self.cfg.max_seq_len}")
+        return torch.view_as_complex(self.rope[start:end].float())
+
+    def forward(self, idx: Tensor, targets: Tensor | None = None,
+                ignore_index: int = -100) -> tuple[Tensor, Tensor | None]:
+        """Logits (B, T, V) for idx (B, T); with targets (B, T), also the mean cross-entropy.
+
+        The loss averages over targets that are not ``ignore_index`` and is computed in float32
+        even under autocast, where bf16 log-softmax over ~600 classes loses visible precision.
+        """
+        B, T = idx.shape
+        rope = self._rope(0, T)
+        x = self.emb_drop(self.tok_emb(idx))
+        for block in self.blocks:
+            x = block(x, rope)
+        logits = self.lm_head(self.ln_f(x))
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.float().view(B * T, -1), targets.reshape(B * T), ignore_index=ignore_index)
+        return logits, loss
+
+    def new_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
+        """An empty cache for up to ``max_len`` positions (default max_seq_len) on the model's device."""
+        max_len = self.cfg.max_seq_len if max_len is None else max_len
+        if not 0 < max_len <= self.cfg.max_seq_len:
+            raise ValueError(f"cache length must be in 1..{self.cfg.max_seq_len}, got {max_len}")
+        w = self.tok_emb.weight
+        return KVCache(self.cfg.n_layer, batch_size, self.cfg.n_head, max_len, self.cfg.head_dim,
+                       device=w.device, dtype=w.dtype)
+
+    def _decode_weights(self) -> _DecodeWeights:
+        def t(linear: nn.Linear) -> Tensor:
+            return linear.weight.detach().t().contiguous()
+
+        layers = [(b.ln1.weight, b.ln1.bias, t(b.qkv), t(b.proj), b.ln2.weight, b.ln2.bias, t(b.fc), t(b.fc_proj))
+                  for b in self.blocks]
+        rope = torch.view_as_complex(self.rope.float())
+        return _DecodeWeights(self, self.tok_emb.weight, (self.ln_f.weight, self.ln_f.bias), rope, layers)
+
+    @torch.inference_mode()
+    def prefill(self, idx: Tensor, cache: KVCache) -> Tensor:
+        """Feed idx (B, T) after the positions already in ``cache``; logits (B, V) of the last position.
+
+        Also stores in the cache a snapshot of the weights for the decode steps that follow:
+        weights changed after this call are seen from the next prefill on.
+        """
+        B, T = idx.shape
+        start = self._reserve(cache, B, T)
+        rope = self._rope(start, start + T)
+        x = self.tok_emb(idx)
+        for i, block in enumerate(self.blocks):
+            x = block(x, rope, cache.layer(i), start)
+        cache.length = start + T
+        cache.weights = self._decode_weights()
+        return self.lm_head(self.ln_f(x[:, -1]))
+
+    @torch.inference_mode()
+    def decode_step(self, idx: Tensor, cache: KVCache) -> Tensor:
+        """Feed one token per row, idx (B, 1) or (B,); logits (B, V) for the next token (no dropout)."""
+        idx = idx.reshape(-1)
+        pos = self._reserve(cache, idx.shape[0], 1)
+        if pos >= self.cfg.max_seq_len:
+            raise ValueError(f"position {pos} is beyond max_seq_len={self.cfg.max_seq_len}")
+        w = cache.weights
+        if w is None or w.owner is not self:
+            w = cache.weights = self._decode_weights()
+        rope = w.rope[pos]  # (3, 1, D/2)
+        x = F.embedding(idx, w.emb)  # (B, C)
+        for layer_w, layer_kv in zip(w.layers, cache._flat):
+            x = _decode_layer(x, layer_w, layer_kv, rope, pos, self.cfg.n_head)
+        cache.length = pos + 1
+        return F.linear(torch.layer_norm(x, x.shape[-1:], *w.ln_f), w.emb)
+
+    @staticmethod
+    def _reserve(cache: KVCache, batch: int, n: int) -> int:
+        """Check that n more positions of this batch fit in the cache; the first one's index."""
+        if batch != cache.batch_size:
+            raise ValueError(f"batch of {batch} rows does not match the cache's {cache.batch_size}")
+        if cache.length + n > cache.max_len:
+            raise ValueError(f"cache holds {cache.max_len} positions; {cache.length} used, {n} more do not fit")
+        return cache.length
+
+    def state_dict_for_save(self) -> dict[str, Tensor]:
+        """The state dict without the tied ``lm_head.weight``, as safetensors' ``save_file`` needs."""
+        return {k: v.detach().contiguous() for k, v in self.state_dict().items() if k != TIED_KEY}
+
+    def grow_vocab(self, vocab_size: int) -> MusicTransformer:
+        """This model with ``vocab_size`` ids: its own ids keep their rows, the new ones start as a fresh
+        model's would (normal, std 0.02), so a model of an older vocabulary can be fine-tuned into a
+        newer one that appended token families."""
+        if vocab_size < self.cfg.vocab_size:
+            raise ValueError(f"cannot shrink the vocabulary from {self.cfg.vocab_size} to {vocab_size}")
+        grown = MusicTransformer(replace(self.cfg, vocab_size=vocab_size)).to(self.tok_emb.weight.device)
+        state = self.state_dict_for_save()
+        with torch.no_grad():
+            rows = grown.tok_emb.weight.detach().clone()
+            rows[: self.cfg.vocab_size] = state["tok_emb.weight"]
+        grown.load_weights({**state, "tok_emb.weight": rows})
+        return grown
+
+    def load_weights(self, state_dict: Mapping[str, Tensor]) -> None:
+        """Load weights saved by :meth:`state_dict_for_save` (or a full state dict) and keep the tie.
+
+        Raises ValueError naming every missing or unexpected key and every shape that differs,
+        so a checkpoint from another config fails with a reason instead of a partial load.
+        """
+        expected = {k: v.shape for k, v in self.state_dict().items() if k != TIED_KEY}
+        given = dict(state_dict)
+        tied = given.pop(TIED_KEY, None)
+        problems = [f"missing key {k}" for k in expected if k not in given]
+        problems += [f"unexpected key {k}" for k in given if k not in expected]
+        problems += [f"{k}: shape {tuple(given[k].shape)} where the model has {tuple(s)}"
+                     for k, s in expected.items() if k in given and given[k].shape != s]
+        if tied is not None and not problems and not torch.equal(tied, given["tok_emb.weight"]):
+            problems.append(f"{TIED_KEY} differs from tok_emb.weight, but this model ties them")
+        if problems:
+            raise ValueError("weights do not fit this model: " + "; ".join(problems))
+        with torch.no_grad():
+            self.load_state_dict(given, strict=False)  # copies in place: lm_head.weight stays tok_emb.weight
+        if self.lm_head.weight is not self.tok_emb.weight:  # never expected; cheap to guarantee
+            self.lm_head.weight = self.tok_emb.weight

@@ -1,0 +1,70 @@
+"""The grid every piece lives on: steps per quarter, note lengths, velocity levels, tempo marks, meters.
+
+Notes start and last a whole number of steps of ``STEPS_PER_QUARTER`` per quarter note: 12 represents
+16ths (3 steps) and triplet 8ths (4 steps) exactly. ``music.piece.quantize`` rounds a piece onto these
+tables; the token vocabulary (``tokens.vocab``) names their values one token each.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+STEPS_PER_QUARTER = 12
+MAX_BAR_STEPS = 8 * STEPS_PER_QUARTER  # longest bar: 8 quarter notes (4/2, 8/4, 16/8)
+MAX_TRACKS = 16
+DRUM_PROGRAM = 128  # value of the Program token that declares a drum track
+
+
+def _duration_table() -> tuple[int, ...]:
+    """Durations in steps: every step up to a quarter, then coarser multiples up to 4 bars of 4/4.
+
+    Each band keeps the musically common lengths (dotted and triplet values) so that quantisation
+    error stays below ~6 % of the note's length while the family stays small.
+    """
+    bands = (  # (longest duration in the band, divisors any one of which a duration must be a multiple of)
+        (12, (1,)),
+        (24, (2, 3)),
+        (48, (3, 4)),
+        (96, (6, 8)),
+        (192, (12,)),
+    )
+    values, low = [], 1
+    for high, divisors in bands:
+        values += [d for d in range(low, high + 1) if any(d % k == 0 for k in divisors)]
+        low = high + 1
+    return tuple(values)
+
+
+DURATIONS_STEPS = _duration_table()
+MAX_DURATION_STEPS = DURATIONS_STEPS[-1]  # 192 steps = 16 quarters, 2 bars of the longest meter
+VELOCITY_LEVELS = tuple(range(7, 128, 8))  # 16 levels, 7 .. 127
+# Maelzel metronome marks, widened at both ends: tempo tokens name these exactly.
+TEMPO_MARKS_BPM = (
+    20, 24, 28, 32, 36, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 63, 66, 69, 72, 76, 80, 84, 88,
+    92, 96, 100, 104, 108, 112, 116, 120, 126, 132, 138, 144, 152, 160, 168, 176, 184, 192, 200, 208,
+    216, 232, 250, 276, 300,
+)
+METER_DENOMINATORS = (2, 4, 8, 16)
+
+
+def bar_length_steps(numerator: int, denominator: int) -> int:
+    """Length of one bar of ``numerator/denominator`` in grid steps."""
+    return numerator * 4 * STEPS_PER_QUARTER // denominator
+
+
+METERS = tuple(
+    (num, den)
+    for den in METER_DENOMINATORS
+    for num in range(1, 17)
+    if bar_length_steps(num, den) <= MAX_BAR_STEPS
+)
+
+
+def nearest_index(table: tuple[int, ...], values: np.ndarray, *, log_scale: bool = False) -> np.ndarray:
+    """Index of the nearest table entry for each value (ties go to the smaller entry)."""
+    grid = np.asarray(table, dtype=np.float64)
+    x = np.asarray(values, dtype=np.float64)
+    if log_scale:
+        grid, x = np.log(grid), np.log(np.maximum(x, 1e-9))
+    right = np.clip(np.searchsorted(grid, x), 1, len(grid) - 1)
+    left = right - 1
+    return np.where(x - grid[left] <= grid[right] - x, left, right)

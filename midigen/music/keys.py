@@ -1,0 +1,129 @@
+"""Keys: names, parsing, scales, key signatures and profile-based key finding.
+
+A key is an int: ``tonic_pc`` for major keys (0..11) and ``12 + tonic_pc`` for minor keys.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..errors import MidigenError
+
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+KEY_NAMES = tuple(f"{t} major" for t in MAJOR_TONICS) + tuple(f"{t} minor" for t in MINOR_TONICS)
+
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_ACCIDENTAL = {"": 0, "#": 1, "b": -1, "-": -1, "♯": 1, "♭": -1, "##": 2, "bb": -2}
+_MODE_WORDS = {"": 0, "maj": 0, "major": 0, "m": 12, "min": 12, "minor": 12}
+_KEY_RE = re.compile(r"^\s*([A-Ga-g])(##|bb|#|b|-|♯|♭)?\s*(major|minor|maj|min|m)?\s*$")
+
+# Semitones above the tonic. Minor = natural minor plus the raised 6th and 7th (melodic/harmonic).
+SCALE_DEGREES = {0: (0, 2, 4, 5, 7, 9, 11), 12: (0, 2, 3, 5, 7, 8, 9, 10, 11)}
+
+# Key-finding profiles (major, minor), index 0 = tonic. Published weights: Krumhansl & Kessler (1982),
+# Aarden (2003, from the Essen collection), Temperley (2007, Kostka-Payne corpus), Sapp's "simple".
+PROFILES = {
+    "krumhansl": (
+        (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+        (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+    ),
+    "aarden": (
+        (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494,
+         0.232998, 4.95122),
+        (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186,
+         7.37619, 1.75623),
+    ),
+    "temperley": (
+        (0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400),
+        (0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330),
+    ),
+    "simple": (
+        (2, 0, 1, 0, 1, 1, 0, 2, 0, 1, 0, 1),
+        (2, 0, 1, 1, 0, 1, 0, 2, 1, 0, 0.5, 0.5),
+    ),
+}
+
+
+def parse_key(text: str) -> int:
+    """Parse "D minor", "Dm", "F# major", "Bb", "eb minor" into a key int; MidigenError if not a key."""
+    match = _KEY_RE.match(text or "")
+    if not match:
+        raise MidigenError(f"not a key: {text!r} (expected e.g. 'D minor', 'F# major', 'Bbm')")
+    letter, accidental, mode = match.groups()
+    tonic_pc = (_LETTER_PC[letter.upper()] + _ACCIDENTAL[accidental or ""]) % 12
+    return tonic_pc + _MODE_WORDS[(mode or "").lower()]
+
+
+def key_name(key: int) -> str:
+    return KEY_NAMES[key]
+
+
+def is_minor(key: int) -> bool:
+    return key >= 12
+
+
+def tonic_pc(key: int) -> int:
+    return key % 12
+
+
+def transpose_key(key: int, semitones: int) -> int:
+    return (key % 12 + semitones) % 12 + (12 if key >= 12 else 0)
+
+
+def scale_pitch_classes(key: int) -> frozenset[int]:
+    """Pitch classes allowed by ``--strict-key`` in this key."""
+    mode = 12 if key >= 12 else 0
+    return frozenset((key % 12 + d) % 12 for d in SCALE_DEGREES[mode])
+
+
+def key_from_signature(sharps: int, minor: bool) -> int:
+    """Key from a key signature (negative = flats) and mode, as MIDI key-signature events give them."""
+    major_pc = (7 * sharps) % 12
+    return (major_pc + 9) % 12 + 12 if minor else major_pc
+
+
+def signature_of_key(key: int) -> int:
+    """Sharps (positive) or flats (negative) of the conventional key signature, -6..6."""
+    major_pc = (key % 12 + 3) % 12 if key >= 12 else key % 12
+    sharps = (7 * major_pc) % 12  # circle of fifths position, 0..11
+    return sharps - 12 if sharps > 6 else sharps
+
+
+def mido_key_name(key: int) -> str:
+    """Key name as MIDI key-signature meta events spell it in mido ("Bb", "F#m")."""
+    tonic = (MINOR_TONICS if key >= 12 else MAJOR_TONICS)[key % 12]
+    return tonic + ("m" if key >= 12 else "")
+
+
+def pitch_class_histogram(pitches: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """(12,) histogram of pitch classes, weighted (e.g. by duration) when weights are given."""
+    return np.bincount(np.asarray(pitches) % 12, weights=weights, minlength=12).astype(np.float64)
+
+
+def key_scores(histogram: np.ndarray, profile: str = "temperley") -> np.ndarray:
+    """(24,) correlation of a pitch-class histogram with the profile rotated to every key."""
+    if profile not in PROFILES:
+        raise MidigenError(f"unknown key profile {profile!r} (one of {', '.join(PROFILES)})")
+    hist = np.asarray(histogram, dtype=np.float64)
+    scores = np.full(24, -np.inf)
+    if hist.sum() <= 0 or np.allclose(hist, hist[0]):
+        return scores
+    for mode, weights in enumerate(PROFILES[profile]):
+        w = np.asarray(weights, dtype=np.float64)
+        for pc in range(12):
+            scores[mode * 12 + pc] = np.corrcoef(hist, np.roll(w, pc))[0, 1]
+    return scores
+
+
+def find_key(histogram: np.ndarray, profile: str = "temperley", candidates: tuple[int, ...] | None = None) -> int | None:
+    """Best-correlating key (optionally among ``candidates``), or None for an empty histogram."""
+    scores = key_scores(histogram, profile)
+    if candidates is not None:
+        mask = np.full(24, -np.inf)
+        mask[list(candidates)] = 0.0
+        scores = scores + mask
+    if not np.isfinite(scores).any():
+        return None
+    return int(np.argmax(scores))

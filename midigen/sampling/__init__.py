@@ -1,0 +1,1 @@
+"""Constrained sampling: the batched sampler, the constraint masks, and the lock states that force given notes."""

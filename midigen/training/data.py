@@ -1,0 +1,127 @@
+"""What a training run reads: one or more tokenized corpus folders, their splits and their Style tokens.
+
+A one-folder run trains a one-style bundle. A run over several folders trains a *multi-style* bundle
+(the shipped ``base``): corpus ``i`` is conditioned on ``Style_i``, batches draw each corpus in
+proportion to the square root of its size, and every figure is reported per corpus. Fine-tuning from
+a multi-style bundle reuses the slot of the corpus it was pretrained on (matched by the manifest's
+collection name, else the folder name) or takes the first slot the base never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus.dataset import build_dataset
+from ..corpus.split import split_dataset, split_json
+from ..corpus.stats import CorpusStats
+from ..errors import MidigenError
+from ..tokens.vocab import VOCAB
+from .batches import with_style
+
+CORPUS_BALANCE = 0.5  # a corpus of T train tokens is drawn in proportion to T**0.5: big ones do not drown small ones
+Side = tuple[list[np.ndarray], list[int], list[float]]  # token arrays, notes per piece, quarters per piece
+
+
+@dataclass
+class Corpus:
+    """One tokenized folder, its split, and the Style slot its pieces are conditioned on."""
+
+    root: Path
+    dataset: object
+    split: object
+    stats: CorpusStats
+    slot: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The collection name from the manifest (``irish-oneills``), else the folder's name."""
+        return manifest_info(self.root).get("collection") or self.root.resolve().name
+
+    def side(self, name: str) -> Side:
+        idx = getattr(self.split, name)
+        records = self.dataset.records
+        pieces = [with_style(np.asarray(self.dataset.ids(i)), self.slot) for i in idx]
+        return pieces, [records[i].n_notes for i in idx], [records[i].quarters for i in idx]
+
+    def train_tokens(self) -> int:
+        return sum(self.dataset.records[i].length for i in self.split.train)
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "root": str(self.root), **manifest_info(self.root), "slot": self.slot, "pieces": len(self.dataset),
+                "split": split_json(self.dataset, self.split), "stats": self.stats.to_json()}
+
+
+def load_corpus(corpus_dir: str | Path, seed: int, slot: int | None = None, progress=None) -> Corpus:
+    dataset = build_dataset(corpus_dir, progress=progress)
+    if len(dataset) == 0:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in dataset.skipped[:5])
+        raise MidigenError(f"{corpus_dir}: no usable pieces ({len(dataset.skipped)} files skipped{': ' + reasons if reasons else ''})")
+    return Corpus(Path(corpus_dir), dataset, split_dataset(dataset, seed), CorpusStats.of(dataset.records, dataset.skipped), slot)
+
+
+def load_corpora(corpus_dirs: list[Path], seed: int, slots: list[int | None]) -> list[Corpus]:
+    labels = [manifest_info(Path(d)).get("collection") or Path(d).resolve().name for d in corpus_dirs]
+    if len(set(labels)) != len(labels):
+        raise MidigenError(f"the same corpus is given twice ({', '.join(labels)})")
+    return [load_corpus(d, seed, slot) for d, slot in zip(corpus_dirs, slots)]
+
+
+def manifest_info(corpus_dir: Path) -> dict:
+    path = Path(corpus_dir) / "manifest.json"
+    if not path.is_file():
+        return {"manifest_sha1": None, "licence": "unknown (the user's own files)", "provenance": str(corpus_dir)}
+    raw = path.read_bytes()
+    try:
+        manifest = json.loads(raw)
+    except ValueError:
+        manifest = {}
+    return {"manifest_sha1": hashlib.sha1(raw).hexdigest(), "collection": manifest.get("collection"),
+            "licence": manifest.get("licence", "unknown"), "provenance": manifest.get("provenance", str(corpus_dir)),
+            "music21_version": manifest.get("music21_version")}
+
+
+def base_style_slots(meta: dict) -> dict[str, int]:
+    """{corpus label: Style slot} of a multi-style bundle; {} for a one-style bundle."""
+    return {c["label"]: c["slot"] for c in meta.get("corpora", [])}
+
+
+def slots_for(corpus_dirs: list[Path], base_meta: dict | None, requested: int | None) -> list[int | None]:
+    """The Style slot of each corpus of a run.
+
+    Several corpora: slots 0, 1, ... in the order given. One corpus, fine-tuned from a multi-style base:
+    the base's slot for that corpus, else the first slot the base did not use. Otherwise the slot the
+    config asks for (None: no Style token), or the one the base bundle was trained with.
+    """
+    if len(corpus_dirs) > 1:
+        if len(corpus_dirs) > VOCAB.family_sizes["Style"]:
+            raise MidigenError(f"at most {VOCAB.family_sizes['Style']} corpora can be trained together")
+        return list(range(len(corpus_dirs)))
+    if requested is not None or base_meta is None:
+        return [requested]
+    known = base_style_slots(base_meta)
+    if not known:
+        return [base_meta.get("training", {}).get("style_slot")]
+    label = manifest_info(corpus_dirs[0]).get("collection") or Path(corpus_dirs[0]).resolve().name
+    if label in known:
+        return [known[label]]
+    free = [s for s in range(VOCAB.family_sizes["Style"]) if s not in known.values()]
+    if not free:
+        raise MidigenError("the base bundle uses every Style slot; train with --from none")
+    return [free[0]]
+
+
+def piece_weights(corpora: list[Corpus]) -> np.ndarray:
+    """Sampling weight of every train piece (in corpus order): within a corpus in proportion to length;
+    across corpora in proportion to (train tokens) ** CORPUS_BALANCE."""
+    weights = []
+    tokens = np.array([c.train_tokens() for c in corpora], dtype=np.float64)
+    shares = tokens ** CORPUS_BALANCE / (tokens ** CORPUS_BALANCE).sum()
+    for corpus, share, total in zip(corpora, shares, tokens):
+        lengths = np.array([corpus.dataset.records[i].length for i in corpus.split.train], dtype=np.float64)
+        weights.append(share * lengths / total)
+    out = np.concatenate(weights)
+    return out / out.sum()

@@ -1,0 +1,357 @@
+"""Training a style: the loop, its checkpoints, early stopping, and the bundle it writes.
+
+``train_style`` reads a folder through the token cache, splits it by tune family, trains on the train
+side with transposition augmentation (AdamW, warm-up then cosine decay, gradient clipping, bf16 autocast
+on GPU), scores the validation side in bits per note every ``eval_every`` steps, keeps the best weights,
+stops early when validation stops improving, and installs the bundle atomically. Checkpoints go to a
+work folder beside the bundle; ``resume=True`` continues from the last one. Under ``torchrun`` it runs
+DistributedDataParallel (NCCL on GPU, gloo on CPU); only rank 0 writes files or reports.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..corpus.stats import CorpusStats
+from ..errors import MidigenError
+from ..model.transformer import SIZES, MusicTransformer, config_for_size
+from ..styles.bundle import check_replaceable, install, load_bundle, read_meta
+from ..styles.registry import check_name, default_write_dir, find_style
+from ..tokens.vocab import VOCAB
+from . import checkpoint
+from . import distributed as dist
+from .batches import BatchSampler, PieceBank
+from .data import load_corpora, piece_weights, slots_for
+from .likelihood import Likelihood, evaluate, ngram_likelihood, pool
+
+BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
+SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides how a style is trained; stored in the bundle's ``style.json``."""
+
+    size: str = "small"
+    steps: int = 1500
+    batch_size: int = 16
+    seq_len: int = 512
+    lr: float | None = None  # None: 1e-3 from scratch, 3e-4 when fine-tuning (see ``resolved``)
+    min_lr_ratio: float = 0.1
+    warmup_steps: int | None = None  # None: a tenth of the steps, at most 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    dropout: float = 0.1
+    eval_every: int = 250
+    patience: int = 4  # evaluations without improvement before stopping
+    checkpoint_every: int = 250
+    seed: int = 0
+    transpose: bool = True
+    device: str = "auto"
+    ngram_order: int = 4
+    style_slot: int | None = None  # Style token of a one-style bundle; multi-style bundles number their corpora
+    infill_share: float = 0.4  # pieces drawn in the infill form (a span moved behind Hole/Fill): `midigen infill`
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.size not in SIZES:
+            problems.append(f"size must be one of {', '.join(SIZES)}")
+        for name in ("steps", "batch_size", "seq_len", "eval_every", "checkpoint_every", "patience", "ngram_order"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        if self.seq_len < 64:
+            problems.append("seq_len must be at least 64")
+        if self.lr is not None and not 0 < self.lr < 1:
+            problems.append("lr must be in (0, 1)")
+        if not 0 <= self.dropout < 1:
+            problems.append("dropout must be in [0, 1)")
+        if not 0 <= self.infill_share <= 1:
+            problems.append("infill_share must be in [0, 1]")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            problems.append("warmup_steps must be >= 0")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            problems.append("device must be auto, cpu or cuda")
+        if self.style_slot is not None and not 0 <= self.style_slot < VOCAB.family_sizes["Style"]:
+            problems.append(f"style_slot must be in 0..{VOCAB.family_sizes['Style'] - 1}")
+        if problems:
+            raise MidigenError("bad training settings: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolved(self, fine_tune: bool) -> TrainConfig:
+        """The config with its defaults decided: a gentler peak rate when starting from trained weights."""
+        lr = self.lr if self.lr is not None else (FINE_TUNE_LR if fine_tune else SCRATCH_LR)
+        warmup = self.warmup_steps if self.warmup_steps is not None else min(100, max(1, self.steps // 10))
+        return replace(self, lr=lr, warmup_steps=warmup)
+
+    def lr_at(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class Progress:
+    """What the loop reports to its caller (the CLI draws it as a progress bar)."""
+
+    step: int
+    steps: int
+    loss: float
+    tokens_per_s: float
+    valid_bits_per_note: float | None = None
+    best_bits_per_note: float | None = None
+    message: str | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MidigenError("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    return torch.device(name)
+
+
+def _optimizer(model: torch.nn.Module, config: TrainConfig, fused: bool) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused)
+
+
+def optimizer_step(net, model, optimizer, config: TrainConfig, step: int, x, y, autocast) -> torch.Tensor:
+    """One AdamW step at the schedule's rate for ``step``, gradients clipped; returns the batch loss.
+
+    ``net`` is what runs forward (the model, or its DDP wrapper); ``model`` owns the parameters.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr_at(step)
+    with autocast:
+        _, loss = net(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss
+
+
+def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
+    """The bundle to start from: ``from_style`` (``"none"``: scratch; None: ``base`` where it fits) and a
+    note for the user when the default base is not used."""
+    if from_style is not None:
+        return (None, None) if from_style == "none" else (find_style(from_style, styles_dir), None)
+    try:
+        path = find_style(BASE_STYLE, styles_dir)
+        meta = read_meta(path, older_vocab=True)
+    except MidigenError:
+        return None, f"no usable '{BASE_STYLE}' bundle found: training from scratch"
+    size, max_len = meta.get("training", {}).get("size"), meta.get("model", {}).get("max_seq_len", 0)
+    if size != config.size or max_len < config.seq_len:
+        return None, (f"'{BASE_STYLE}' is size {size} with {max_len}-token context, this run asks for {config.size} "
+                      f"and {config.seq_len}: training from scratch (use --from {BASE_STYLE} --size {size} to fine-tune)")
+    return path, None
+
+
+def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, *, styles_dir: str | Path | None = None,
+                from_style: str | None = None, resume: bool = False, progress=None, command: str | None = None) -> dict:
+    """Train and install the bundle ``name``; returns its ``style.json`` content (rank 0) or {} (other ranks).
+
+    ``corpus_dirs``: one folder (a one-style bundle) or several (a multi-style bundle, Style token per
+    folder). ``from_style``: a bundle to fine-tune, ``"none"`` for scratch, None for ``base`` where its
+    size and context fit the config.
+    """
+    check_name(name)
+    dirs = [Path(d) for d in ([corpus_dirs] if isinstance(corpus_dirs, (str, Path)) else corpus_dirs)]
+    if not dirs:
+        raise MidigenError("no corpus folder given")
+    rank, world = dist.setup()
+    device = dist.device_for(rank, resolve_device(config.device))
+    torch.manual_seed(config.seed)
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+
+    report = progress if rank == 0 else None
+    base_path, note = _find_base(from_style, styles_dir, config)
+    base = load_bundle(base_path, device, older_vocab=True) if base_path else None
+    config = config.resolved(fine_tune=base is not None)
+    if base:  # the model is the base's: record its size, not the default asked for
+        config = replace(config, size=base.meta.get("training", {}).get("size", config.size))
+    with dist.rank_zero_first(rank, world):
+        corpora = load_corpora(dirs, config.seed, slots_for(dirs, base.meta if base else None, config.style_slot))
+    if note and report:  # said once the corpus is known to be usable, so that a bad folder is one line
+        report(Progress(0, config.steps, float("nan"), 0.0, message=note))
+    train_pieces = [p for c in corpora for p in c.side("train")[0]]
+    valid = [c.side("valid") if c.split.valid else c.side("train") for c in corpora]  # tiny corpora: validate on train
+
+    if base and config.seq_len > base.model.cfg.max_seq_len:
+        raise MidigenError(f"--from {base.name}: its context is {base.model.cfg.max_seq_len} tokens, less than seq_len {config.seq_len}")
+    if base:  # a base of an older vocabulary grows into this one (its ids keep their meaning)
+        model = base.model.grow_vocab(VOCAB.size).to(device)
+    else:
+        model = MusicTransformer(config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)).to(device)
+
+    target = default_write_dir(styles_dir) / name
+    check_replaceable(target)  # before hours of training, not after
+    work = target.parent / f".train-{name}"
+    optimizer = _optimizer(model, config, fused=device.type == "cuda")
+    start_step, best = 0, {"bits_per_note": None, "step": None, "evals_since": 0}
+    if resume:
+        start_step, best = checkpoint.resume(work, model, optimizer, config)
+    elif rank == 0 and work.exists():
+        import shutil
+
+        shutil.rmtree(work)
+    dist.barrier(world)
+
+    net = dist.wrap(model, device, world)
+    sampler = BatchSampler(PieceBank(train_pieces, transpose=config.transpose), config.batch_size, config.seq_len,
+                           seed=config.seed, rank=rank, weights=piece_weights(corpora) if len(corpora) > 1 else None,
+                           infill_share=config.infill_share)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    tokens_per_step = config.batch_size * config.seq_len * world
+    completed, stopped, interrupted = start_step, None, False
+    t0, loss_ema = time.perf_counter(), None
+    try:
+        for step in range(start_step, config.steps):
+            x, y = (t.to(device, non_blocking=True) for t in sampler.batch(step))
+            loss = optimizer_step(net, model, optimizer, config, step, x, y, autocast)
+            completed = done = step + 1
+            loss_value = float(loss.detach())
+            loss_ema = loss_value if loss_ema is None else 0.9 * loss_ema + 0.1 * loss_value
+            rate = tokens_per_step * (done - start_step) / max(time.perf_counter() - t0, 1e-9)
+            evaluated = None
+            if done % config.eval_every == 0 or done == config.steps:
+                evaluated = _validate(model, valid, device, best, done, work) if rank == 0 else None
+                stop = dist.broadcast_flag(best["evals_since"] >= config.patience if rank == 0 else False, device, world)
+                if stop:
+                    stopped = done
+            if report:
+                report(Progress(done, config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
+            if rank == 0 and (done % config.checkpoint_every == 0 or stopped):
+                checkpoint.save_checkpoint(work, model, optimizer, done, best, config)
+            if stopped:
+                break
+        dist.barrier(world)  # every rank done with its collectives before any tears the group down
+    except KeyboardInterrupt:
+        interrupted = True
+        if rank == 0:
+            checkpoint.save_checkpoint(work, model, optimizer, completed, best, config)
+    finally:
+        dist.cleanup(world)
+    if interrupted:
+        raise KeyboardInterrupt(f"training stopped after step {completed}; checkpoint saved, continue with --resume")
+    if rank != 0:
+        return {}
+    return _finish(name, target, work, model, corpora, config, best, completed, stopped,
+                   base.name if base else None, command, device, report)
+
+
+def _validate(model, valid: list, device, best: dict, step: int, work: Path) -> float:
+    """Validation bits/note (the mean over corpora); on a new best the weights are kept as ``best.safetensors``."""
+    from safetensors.torch import save_file
+
+    bits = float(np.mean([evaluate(model, *side, device=device).bits_per_note for side in valid]))
+    if best["bits_per_note"] is None or bits < best["bits_per_note"] - 1e-4:
+        best.update(bits_per_note=bits, step=step, evals_since=0)
+        work.mkdir(parents=True, exist_ok=True)
+        tmp = work / ".best.safetensors.tmp"
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict_for_save().items()}, str(tmp))
+        os.replace(tmp, work / "best.safetensors")
+    else:
+        best["evals_since"] += 1
+    return bits
+
+
+def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
+    """Valid/test likelihood of the model (plain and grammar-masked) beside an n-gram fitted on the train side."""
+    from ..model.ngram import NGramModel
+
+    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(_all_transpositions(corpus.side("train")[0], config.transpose))
+    metrics = {}
+    for side in ("valid", "test"):
+        pieces, notes, quarters = corpus.side(side)
+        if pieces:
+            metrics[side] = {
+                "model": evaluate(model, pieces, notes, quarters, device).to_json(),
+                "model_grammar_masked": evaluate(model, pieces, notes, quarters, device, masked=True).to_json(),
+                "ngram": ngram_likelihood(ngram, pieces, notes, quarters).to_json(),
+            }
+    return metrics
+
+
+def _finish(name, target, work, model, corpora, config, best, steps_done, stopped, from_style, command, device, report) -> dict:
+    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed.
+
+    A one-corpus bundle keeps ``corpus`` and ``metrics`` for that corpus; a multi-corpus bundle also lists
+    each corpus with its Style slot and metrics under ``corpora``, and its ``metrics`` pool them.
+    """
+    import platform
+    import shutil
+
+    from safetensors.torch import load_file
+
+    if (work / "best.safetensors").exists():
+        model.load_weights(load_file(str(work / "best.safetensors")))
+    if report:
+        report(Progress(steps_done, config.steps, float("nan"), 0.0, message="scoring the valid and test splits"))
+    per_corpus = [_corpus_metrics(model, c, config, device) for c in corpora]
+    meta = {
+        "name": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "command": command,
+        "training": {**config.to_dict(), "steps_done": steps_done, "early_stopped_at": stopped,
+                     "best_step": best["step"], "from_style": from_style},
+        "hardware": {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
+                     "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+        "corpus": corpora[0].to_json() if len(corpora) == 1 else _pooled_corpus(corpora),
+        "metrics": {**(per_corpus[0] if len(corpora) == 1 else _pooled_metrics(per_corpus)),
+                    "ngram_order": config.ngram_order, "unit": "bits per note (NLL of all tokens / notes)"},
+    }
+    if len(corpora) > 1:
+        meta["training"]["style_slot"] = None
+        meta["corpora"] = [{**c.to_json(), "metrics": m} for c, m in zip(corpora, per_corpus)]
+        for entry in meta["corpora"]:
+            del entry["stats"]["skipped"]  # listed once, in the pooled statistics
+    else:
+        meta["training"]["style_slot"] = corpora[0].slot
+    meta = install(meta, model, target)
+    shutil.rmtree(work, ignore_errors=True)
+    return meta
+
+
+def _pooled_corpus(corpora: list) -> dict:
+    records = [r for c in corpora for r in c.dataset.records]
+    skipped = [s for c in corpora for s in c.dataset.skipped]
+    sizes = {side: sum(len(getattr(c.split, side)) for c in corpora) for side in ("train", "valid", "test")}
+    licences = list(dict.fromkeys(c.to_json()["licence"] for c in corpora))
+    return {"root": [str(c.root) for c in corpora], "collection": " + ".join(c.label for c in corpora),
+            "licence": " | ".join(licences), "pieces": len(records), "split": {"sizes": sizes},
+            "stats": CorpusStats.of(records, skipped).to_json()}
+
+
+def _pooled_metrics(per_corpus: list[dict]) -> dict:
+    out = {}
+    for side in ("valid", "test"):
+        present = [m[side] for m in per_corpus if side in m]
+        if present:
+            out[side] = {who: pool([Likelihood(**p[who]) for p in present]).to_json() for who in present[0]}
+    return out
+
+
+def _all_transpositions(pieces: list[np.ndarray], transpose: bool) -> list[np.ndarray]:
+    """The n-gram's training data: each piece in every key that keeps it in range (as the model sees)."""
+    bank = PieceBank(pieces, transpose=transpose)
+    return [bank.transposed(i, int(s)) for i in range(len(bank)) for s in bank.shifts[i]]
