@@ -80,7 +80,7 @@ def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], par
     """Continue each prompt until its state reaches EOS; returns prompt + continuation per row.
 
     ``states[i]`` must already have advanced through ``prompts[i]``; a state is a ``ConstrainedState`` or
-    anything with its ``mask``, ``folds``, ``advance`` and ``finished`` (``melody_lock.MelodyLockedState``).
+    anything with its ``mask``, ``folds``, ``advance`` and ``finished`` (``sampling.locks``).
     Prompts of different lengths are handled by feeding the common prefix length at once, then the rest
     row by row with forced tokens.
     """

@@ -24,8 +24,8 @@ from ..music.chords import block_chord_notes
 from ..music.grid import MAX_TRACKS, METERS, TEMPO_MARKS_BPM, nearest_index
 from ..music.keys import KEY_NAMES, parse_key
 from ..music.piece import TRACK, Piece, Track, bar_starts_steps, sort_notes
-from ..sampling.chord_lock import ChordScheduleState
 from ..sampling.constraints import ConstrainedState, Constraints
+from ..sampling.locks import ChordScheduleState
 from ..sampling.sampler import SamplingParams, sample_prompted
 from ..styles.bundle import Bundle, load_for_sampling
 from ..styles.parts import choose_parts, style_parts

@@ -21,7 +21,7 @@ from ..midi.patch import NewTrack, SourceMidi, patch, read_source
 from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, START, TRACK, Piece
 from ..sampling.constraints import Constraints
-from ..sampling.melody_lock import MelodyLockedState
+from ..sampling.locks import MelodyLockedState
 from ..sampling.sampler import SamplingParams, sample_prompted
 from ..styles.bundle import Bundle
 from ..styles.parts import Part, style_parts

@@ -7,7 +7,7 @@ bars nearest the gap on both sides (``window_bars``), as training crops it. The 
 analysed without the notes being replaced, as training pieces' are.
 
 With ``tracks``, only those tracks are rewritten; the others' notes in the gap are written into the
-sequence as they are (``note_lock``), so the new parts are sampled hearing them. The file written is the
+sequence as they are (``sampling.locks``), so the new parts are sampled hearing them. The file written is the
 input file with the replaced notes removed and the new ones added (``midi_patch``): every other event,
 and every note outside the chosen bars and tracks, keeps its bytes and ticks.
 """
@@ -26,7 +26,7 @@ from ..music.chords import analyse
 from ..music.keys import KEY_NAMES
 from ..music.piece import START, TRACK, Piece, crop_bars, sort_notes
 from ..sampling.constraints import ConstrainedState, Constraints
-from ..sampling.note_lock import KeptNotesState
+from ..sampling.locks import KeptNotesState
 from ..sampling.sampler import SamplingParams, sample_prompted
 from ..styles.bundle import Bundle
 from ..tokens.tokenizer import decode, encode
