@@ -22,6 +22,12 @@ def test_each_shipped_style_composes_exactly_the_bars_asked_for(name):
     assert takes[0].provenance["style"] == name
 
 
+def test_the_shipped_styles_are_found_without_a_styles_folder_option():
+    from midigen.styles.registry import find_style
+
+    assert find_style("bach-chorales") == STYLES / "bach-chorales"
+
+
 def test_the_base_is_for_fine_tuning_not_for_composing():
     with pytest.raises(MidigenError, match="multi-style base"):
         compose("base", ComposeRequest(bars=2), styles_dir=STYLES)

@@ -11,6 +11,7 @@ sampling never dead-ends; requests that could not be met are refused up front in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -22,10 +23,6 @@ from ..tokens.vocab import VOCAB
 
 _OFF = VOCAB.offsets
 _DURATIONS = np.asarray(DURATIONS_STEPS)
-
-
-def _family_slice(family: str) -> slice:
-    return slice(_OFF[family], _OFF[family] + VOCAB.family_sizes[family])
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,28 @@ class Constraints:
         return self.kept_steps + (self.bars - self.kept_bars) * bar_length_steps(*self.meter)
 
 
+class SamplingState(Protocol):
+    """What the sampler drives, one per row: ``ConstrainedState``, or a lock (``locks``) wrapping one.
+
+    ``constrained`` is the ``ConstrainedState`` at the bottom of the stack: the one that knows where the
+    current bar starts and what sounds, so a lock reads it there instead of guessing through its wrapper.
+    """
+
+    grammar: GrammarState
+    constrained: ConstrainedState
+
+    @property
+    def finished(self) -> bool: ...
+
+    def mask(self) -> np.ndarray:
+        """(V,) bool: the ids allowed next; at least one is."""
+
+    def folds(self) -> tuple[tuple[int, int], ...]:
+        """(masked id, id) pairs whose probability the sampler moves from the first to the second."""
+
+    def advance(self, token_id: int) -> None: ...
+
+
 class ConstrainedState:
     """A GrammarState plus the constraints and what the sampled notes imply (the latest note end)."""
 
@@ -92,16 +111,20 @@ class ConstrainedState:
         self._at_hole: tuple[int, np.ndarray] = (0, self.sounding_until)  # hole start step, what sounded there
 
     @property
+    def constrained(self) -> ConstrainedState:
+        return self
+
+    @property
     def finished(self) -> bool:
         return self.grammar.finished
 
     def mask(self) -> np.ndarray:
         g = self.grammar
         mask = g.allowed_mask()
-        mask[_family_slice("Hole")] = False  # holes are the prompt's (``infill``), never sampled
+        mask[VOCAB.span("Hole")] = False  # holes are the prompt's (``infill``), never sampled
         if g.bar >= 0:  # body: no meter or tempo changes
-            mask[_family_slice("TimeSig")] = False
-            mask[_family_slice("Tempo")] = False
+            mask[VOCAB.span("TimeSig")] = False
+            mask[VOCAB.span("Tempo")] = False
         bar = _OFF["Bar"]
         last_bar = g.bar + 1 >= self.c.bars
         if last_bar:
@@ -109,7 +132,7 @@ class ConstrainedState:
         if not last_bar or (self.c.end_with_sound and self.latest_end_steps <= self.bar_start_steps):
             mask[_OFF["EOS"]] = False  # the last bar must hold sound (so files read back with N bars)
         if g.state in PITCH_STATES:
-            pitches = mask[_family_slice("Pitch")]
+            pitches = mask[VOCAB.span("Pitch")]
             if self._next_track_is_melodic():
                 pitches &= self.melodic[g.track]
             # no note may start while the same pitch still sounds on the same track
@@ -117,7 +140,7 @@ class ConstrainedState:
         if g.state in ("pitch", "velocity"):
             step = self.bar_start_steps + g.position
             too_long = _DURATIONS > self.c.end_steps - step
-            mask[_family_slice("Duration")] &= ~too_long
+            mask[VOCAB.span("Duration")] &= ~too_long
         if not mask.any():  # cannot happen with checked constraints; fail loudly rather than hang
             raise MidigenError(f"constraints leave nothing to sample in state '{g.state}' (bar {g.bar + 1})")
         return mask

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tokens.vocab import VOCAB
-from .constraints import ConstrainedState
+from .constraints import SamplingState
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ def _blas_threads(rows: int):
     return threadpool_limits(limits=1, user_api="blas") if rows < 4 else contextlib.nullcontext()
 
 
-def sample(model, prompts: list[np.ndarray], states: list[ConstrainedState], params: SamplingParams,
+def sample(model, prompts: list[np.ndarray], states: list[SamplingState], params: SamplingParams,
            seed: int = 0, device="cpu") -> list[np.ndarray]:
     """Continue each prompt until its state reaches EOS; returns prompt + continuation per row.
 
-    ``states[i]`` must already have advanced through ``prompts[i]``; a state is a ``ConstrainedState`` or
-    anything with its ``mask``, ``folds``, ``advance`` and ``finished`` (``sampling.locks``).
+    ``states[i]`` must already have advanced through ``prompts[i]``: a ``ConstrainedState`` or a lock of
+    ``locks`` wrapping one (``constraints.SamplingState``).
     Prompts of different lengths are handled by feeding the common prefix length at once, then the rest
     row by row with forced tokens.
     """
@@ -133,7 +133,7 @@ def _sample(model, prompts, states, params: SamplingParams, seed: int, feed) -> 
     return [np.asarray(o, dtype=np.int64) for o in out]
 
 
-def sample_prompted(model, prompt, new_state: Callable[[], ConstrainedState], rows: int, params: SamplingParams,
+def sample_prompted(model, prompt, new_state: Callable[[], SamplingState], rows: int, params: SamplingParams,
                     seed: int = 0, device="cpu") -> list[np.ndarray]:
     """``rows`` continuations of one prompt, each row under a fresh state from ``new_state`` walked
     through the prompt first (MidigenError if the prompt breaks the grammar)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import MidigenError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-PROJECT_STYLES = Path(__file__).resolve().parent.parent / "styles"
+PROJECT_STYLES = Path(__file__).resolve().parents[2] / "styles"  # midigen/styles/registry.py -> the checkout's styles/
 
 
 def check_name(name: str) -> str:

@@ -108,6 +108,10 @@ class Vocab:
         """(V,) index into ``families`` for each id: vectorised family lookups."""
         return np.repeat(np.arange(len(self.families)), [len(v) for _, v in self.families])
 
+    def span(self, family: str) -> slice:
+        """The ids of one family, as a slice of the vocabulary (masks are sliced with it)."""
+        return slice(self.offsets[family], self.offsets[family] + self.family_sizes[family])
+
     def id(self, family: str, index: int = 0) -> int:
         """Id of the ``index``-th value of ``family`` (index 0 for value-less tokens)."""
         if not 0 <= index < self.family_sizes[family]:
