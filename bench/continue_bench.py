@@ -85,8 +85,8 @@ def run(style: str, corpus: Path, cut: int, bars: int, variations: int, pieces: 
     from midigen.music.piece import normalise_changes
     from midigen.styles.bundle import load_bundle
     from midigen.styles.registry import find_style
-    from midigen.tasks.compose import style_slot
     from midigen.tasks.continuation import ContinueRequest, continue_piece, prompt_of
+    from midigen.tasks.takes import style_slot
     from midigen.tokens.tokenizer import encode, note_count
 
     torch.manual_seed(0)

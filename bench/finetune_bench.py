@@ -25,11 +25,12 @@ from bench.common import corpus_dir, save
 def run(collection: str, pieces: int, steps: int, seed: int) -> dict:
     from midigen.model.ngram import NGramModel
     from midigen.styles.bundle import load_bundle
+    from midigen.tokens.augment import all_transpositions
+    from midigen.tokens.tokenizer import with_style
     from midigen.tokens.vocab import VOCAB
-    from midigen.training.batches import with_style
     from midigen.training.data import load_corpus
     from midigen.training.likelihood import evaluate, ngram_likelihood
-    from midigen.training.train import TrainConfig, _all_transpositions, train_style
+    from midigen.training.train import TrainConfig, train_style
 
     full = load_corpus(corpus_dir(collection), seed)
     rng = np.random.default_rng(seed)
@@ -60,7 +61,7 @@ def run(collection: str, pieces: int, steps: int, seed: int) -> dict:
                            "best_step": meta["training"]["best_step"]}
         small = load_corpus(folder, seed)
         train_side = [np.asarray(small.dataset.ids(i)) for i in range(len(small.dataset))]
-        ngram = NGramModel(VOCAB.size, order=4).fit(_all_transpositions(train_side, True))
+        ngram = NGramModel(VOCAB.size, order=4).fit(all_transpositions(train_side))
         rows["order-4 n-gram on the same pieces"] = {
             "test_bits_per_note": round(ngram_likelihood(ngram, test_ids, notes, quarters).bits_per_note, 4)}
     finally:

@@ -66,8 +66,8 @@ def run(style: str, corpus: Path, first: int, count: int, variations: int, piece
     from midigen.music.piece import crop_bars
     from midigen.styles.bundle import load_bundle
     from midigen.styles.registry import find_style
-    from midigen.tasks.compose import style_slot
     from midigen.tasks.infill import InfillRequest, infill_piece
+    from midigen.tasks.takes import style_slot
     from midigen.tokens.tokenizer import encode, note_count
     from midigen.tokens.vocab import VOCAB
 

@@ -48,8 +48,9 @@ from midigen.corpus.dataset import build_dataset
 from midigen.corpus.split import SPLIT_NAMES, split_dataset
 from midigen.model.ngram import NGramModel
 from midigen.model.transformer import MusicTransformer, config_for_size
+from midigen.tokens.tokenizer import with_style
 from midigen.tokens.vocab import VOCAB
-from midigen.training.batches import PAD_TARGET, BatchSampler, PieceBank, with_style
+from midigen.training.batches import PAD_TARGET, BatchSampler, PieceBank
 from midigen.training.likelihood import evaluate, ngram_likelihood
 from midigen.training.train import TrainConfig, _optimizer, optimizer_step, resolve_device
 

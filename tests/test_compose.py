@@ -13,7 +13,8 @@ from midigen.errors import MidigenError
 from midigen.midi.files import read_midi
 from midigen.music.grid import METERS
 from midigen.music.keys import scale_pitch_classes
-from midigen.tasks.compose import ComposeRequest, compose, parse_range, request_from_strings, write_takes
+from midigen.music.spelling import parse_range
+from midigen.tasks.compose import ComposeRequest, compose, request_from_strings, write_takes
 
 
 @settings(max_examples=25, deadline=None)

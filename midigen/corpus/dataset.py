@@ -20,10 +20,11 @@ import numpy as np
 from ..errors import MidigenError
 from ..fsutil import atomic_write_json
 from ..music.chords import ANALYSIS_VERSION as CHORD_ANALYSIS
+from ..music.keys import DEFAULT_KEY_PROFILE
 from ..music.piece import PITCH, START, TRACK, Piece
 from ..tokens.tokenizer import encode
 from ..tokens.vocab import TOKENIZER_FORMAT, VOCAB
-from .reader import DEFAULT_KEY_PROFILE, Skipped, find_music_files, load_piece
+from .reader import Skipped, find_music_files, load_piece
 
 CACHE_FORMAT = 1
 

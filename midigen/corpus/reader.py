@@ -10,18 +10,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import MidigenError, file_error
 from ..midi.files import read_midi
 from ..music.chords import analyse
-from ..music.keys import find_key, pitch_class_histogram
-from ..music.piece import DURATION, PITCH, TRACK, Piece
+from ..music.keys import DEFAULT_KEY_PROFILE, analyse_key
+from ..music.piece import Piece
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 SCORE_SUFFIXES = frozenset({".musicxml", ".mxl", ".xml", ".abc", ".krn"})
 SUPPORTED_SUFFIXES = MIDI_SUFFIXES | SCORE_SUFFIXES
-DEFAULT_KEY_PROFILE = "temperley"
 
 
 @dataclass(frozen=True)
@@ -56,15 +53,6 @@ def score_to_midi_bytes(path: Path) -> bytes:
         return buffer.getvalue()
     except Exception as e:  # music21 raises many unrelated types for bad scores
         raise file_error(path, f"music21 cannot read it: {type(e).__name__}: {e}") from e
-
-
-def analyse_key(piece: Piece, profile: str = DEFAULT_KEY_PROFILE) -> int | None:
-    """Key of a piece from its duration-weighted pitch classes (drum tracks left out)."""
-    drums = np.array([t.is_drum for t in piece.tracks])
-    notes = piece.notes[~drums[piece.notes[:, TRACK]]] if len(piece.notes) else piece.notes
-    if len(notes) == 0:
-        return None
-    return find_key(pitch_class_histogram(notes[:, PITCH], notes[:, DURATION]), profile)
 
 
 def load_piece(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> tuple[Piece, int]:

@@ -16,9 +16,8 @@ import io
 import mido
 import numpy as np
 
-from ..corpus.reader import analyse_key
 from ..midi.files import TICKS_PER_STEP, read_midi
-from ..music.keys import scale_pitch_classes
+from ..music.keys import analyse_key, scale_pitch_classes
 from ..music.piece import PITCH, Piece, bar_starts_steps
 from . import bootstrap
 from .features import melodic_notes

@@ -16,7 +16,8 @@ import numpy as np
 from ..midi.files import midi_bytes
 from ..music.keys import KEY_NAMES, parse_key
 from ..music.piece import Piece
-from ..tasks.compose import MAX_VARIATIONS, ComposeRequest, compose, style_defaults
+from ..tasks.compose import ComposeRequest, compose, style_defaults
+from ..tasks.request import MAX_VARIATIONS
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,13 @@ import numpy as np
 import torch
 
 from ..model.ngram import NGramModel
+from ..tokens.augment import all_transpositions
 from ..tokens.vocab import VOCAB
-from ..training.batches import PieceBank
 from ..training.likelihood import piece_nats
 from . import bootstrap
 from .realset import RealCorpus
 
 NGRAM_ORDER = 4
-
-
-def _all_keys(pieces: list[np.ndarray], transpose: bool) -> list[np.ndarray]:
-    bank = PieceBank(pieces, transpose=transpose)
-    return [bank.transposed(i, int(s)) for i in range(len(bank)) for s in bank.shifts[i]]
 
 
 def _figures(nats: np.ndarray, notes: np.ndarray, quarters: np.ndarray, tokens: np.ndarray, rng) -> dict:
@@ -40,7 +35,7 @@ def test_likelihood(model, corpus: RealCorpus, rng: np.random.Generator, device=
     pieces, notes, quarters = corpus.side(corpus.test)
     if not pieces:
         return None
-    train = _all_keys(corpus.side(corpus.train)[0], transpose)
+    train = all_transpositions(corpus.side(corpus.train)[0], transpose)
     notes_a, quarters_a = np.asarray(notes, dtype=np.float64), np.asarray(quarters, dtype=np.float64)
     tokens = np.array([len(p) - 1 for p in pieces], dtype=np.float64)
     device = torch.device(device)

@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus.dataset import build_dataset
-from ..corpus.reader import DEFAULT_KEY_PROFILE, analyse_key
 from ..corpus.split import split_dataset
 from ..errors import MidigenError
-from ..music.keys import PROFILES
+from ..music.keys import DEFAULT_KEY_PROFILE, PROFILES, analyse_key
 from ..music.piece import DURATION, START, Piece, bar_starts_steps
 from ..styles.registry import list_style_dirs
-from ..tokens.tokenizer import decode
-from ..training.batches import with_style
+from ..tokens.tokenizer import decode, with_style
 
 MANIFEST = "manifest.json"
 MAX_MISSING_SHARE = 0.5  # more of the bundle's listed pieces missing than this: the folder is another corpus

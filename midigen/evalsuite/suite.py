@@ -19,7 +19,7 @@ from ..errors import MidigenError
 from ..music.keys import KEY_NAMES, PROFILES
 from ..styles.bundle import load_bundle
 from ..styles.registry import find_style
-from ..tasks.compose import MAX_BARS
+from ..tasks.request import MAX_REQUEST_BARS
 from . import bootstrap, realset
 from .compliance import compliance
 from .features import feature_matrix, feature_table
@@ -53,8 +53,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.samples <= MAX_SAMPLES:
             raise MidigenError(f"--samples must be between 1 and {MAX_SAMPLES}, got {self.samples}")
-        if not self.bar_counts or any(not 1 <= b <= MAX_BARS for b in self.bar_counts):
-            raise MidigenError(f"--bars must list lengths between 1 and {MAX_BARS}, got {list(self.bar_counts)}")
+        if not self.bar_counts or any(not 1 <= b <= MAX_REQUEST_BARS for b in self.bar_counts):
+            raise MidigenError(f"--bars must list lengths between 1 and {MAX_REQUEST_BARS}, got {list(self.bar_counts)}")
         if self.key_profile is not None and self.key_profile not in PROFILES:
             raise MidigenError(f"unknown key profile {self.key_profile!r} (one of {', '.join(PROFILES)})")
 

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from ..errors import MidigenError, file_error
 from ..fsutil import atomic_write_bytes, check_output_path
 from ..midi.files import track_display_name
-from ..music.grid import STEPS_PER_QUARTER
+from ..music.grid import MAX_PITCH, STEPS_PER_QUARTER
 from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece
 
@@ -96,7 +96,7 @@ def _pitch_range(melodic_pitches: np.ndarray) -> tuple[int, int]:
     missing = MIN_PITCH_SPAN - (high - low)
     if missing > 0:
         low, high = low - missing // 2, high + (missing - missing // 2)
-    return max(low, 0), min(high, 127)
+    return max(low, 0), min(high, MAX_PITCH)
 
 
 def _note_boxes(notes: np.ndarray) -> np.ndarray:

@@ -15,11 +15,11 @@ import numpy as np
 
 from ..errors import MidigenError, file_error
 from ..fsutil import atomic_write_bytes
-from ..music.grid import METERS, STEPS_PER_QUARTER, bar_length_steps
+from ..music.grid import METERS, STEPS_PER_QUARTER, bar_length_steps, check_meter
 from ..music.keys import key_from_signature, mido_key_name
 from ..music.piece import (
     DURATION,
-    MAX_BARS,
+    MAX_READ_BARS,
     PITCH,
     START,
     TRACK,
@@ -28,9 +28,10 @@ from ..music.piece import (
     Track,
     bar_index_of,
     bar_starts_steps,
-    check_meter,
+    check_read_bars,
     quantize,
 )
+from .general_midi import DRUM_CHANNEL, GM_NAMES_SHORT, N_CHANNELS
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # the largest real MIDI files are a few MB
 MAX_NOTES = 500_000
@@ -38,8 +39,6 @@ MAX_TRACK_CHUNKS = 1024
 MAX_MAP_EVENTS = 20_000  # tempo + time-signature events; real files have hundreds, each costs ~25 µs
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
-GM_NAMES_SHORT = ("Piano", "Chromatic Perc.", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
-                  "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth FX", "Ethnic", "Percussive", "Sound FX")
 
 
 def _check_header(data: bytes) -> None:
@@ -86,7 +85,7 @@ def _meter_map(events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]
         bars_elapsed = max(0, -(-(step - bar_start_step) // length))  # ceil
         bar += bars_elapsed
         bar_start_step += bars_elapsed * length
-        if bar > MAX_BARS:
+        if bar > MAX_READ_BARS:
             break
         num, den = normalize_meter(num, den)
         check_meter(num, den)  # before its bar length is divided by: 3/0 or 1/64 would divide by zero
@@ -152,8 +151,7 @@ def _parse(data: bytes) -> tuple[Piece, int]:
     ends = notes[:, START] + np.maximum(notes[:, DURATION], 1)
     last_step = int(ends.max()) - 1
     n_bars = int(bar_index_of(last_step, meters, 1)) + 1
-    if n_bars > MAX_BARS:
-        raise MidigenError(f"{n_bars} bars (at most {MAX_BARS}): absurd note times?")
+    check_read_bars(n_bars)
 
     tempo = score.tempos.numpy()
     tempos = [(int(s), 6e7 / int(m)) for s, m in zip(ticks_to_steps(tempo["time"], tpq), tempo["mspq"]) if m > 0]
@@ -167,12 +165,12 @@ def _parse(data: bytes) -> tuple[Piece, int]:
 
 
 def _channels(tracks: tuple[Track, ...]) -> list[int]:
-    """MIDI channel per track: drums on channel 10 (index 9) only, others round the other 15."""
-    melodic = [c for c in range(16) if c != 9]
+    """MIDI channel per track: drums on ``DRUM_CHANNEL`` only, others round the other 15."""
+    melodic = [c for c in range(N_CHANNELS) if c != DRUM_CHANNEL]
     out, n = [], 0
     for track in tracks:
         if track.is_drum:
-            out.append(9)
+            out.append(DRUM_CHANNEL)
         else:
             out.append(melodic[n % len(melodic)])
             n += 1

@@ -21,8 +21,8 @@ from ..music.grid import DRUM_PROGRAM, MAX_TRACKS, STEPS_PER_QUARTER
 from ..music.keys import mido_key_name
 from ..music.piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece
 from .files import read_midi, ticks_to_steps
+from .general_midi import DRUM_CHANNEL, N_CHANNELS
 
-DRUM_CHANNEL = 9
 # Where events added at one tick go among the file's own: after them, note-offs before note-ons.
 ORDER_KEPT, ORDER_ADDED, ORDER_NOTE_OFF, ORDER_NOTE_ON = range(4)
 
@@ -73,7 +73,7 @@ def _slots(midi: mido.MidiFile) -> list[tuple[PartSlot, int]]:
     that starts a note, in channel then program order; drums are the parts on channel 10."""
     out = []
     for c, chunk in enumerate(midi.tracks):
-        program, counts = [0] * 16, {}
+        program, counts = [0] * N_CHANNELS, {}
         for msg in chunk:
             if msg.type == "program_change":
                 program[msg.channel] = msg.program
@@ -142,7 +142,7 @@ def _delta(events: list[tuple[int, int, int, mido.Message]], end_tick: int) -> m
 
 def _free_channels(midi: mido.MidiFile) -> list[int]:
     used = {msg.channel for chunk in midi.tracks for msg in chunk if hasattr(msg, "channel")}
-    return [c for c in range(16) if c != DRUM_CHANNEL and c not in used]
+    return [c for c in range(N_CHANNELS) if c != DRUM_CHANNEL and c not in used]
 
 
 def _clear_notes(events: list, channels: set[int], start_step: int, stop_step: int, tpq: int) -> list:

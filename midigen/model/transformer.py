@@ -3,9 +3,9 @@
 One small module in the spirit of nanoGPT: pre-norm blocks, rotary position embeddings on q and k,
 PyTorch's fused attention, a 4x GELU MLP and input/output embeddings tied together. Decoding keeps
 keys and values of earlier positions in a preallocated :class:`KVCache`, so that each new token
-costs one pass over one position. On a CPU at batch 1 that step costs as much in per-op dispatch
-as in arithmetic, which is why its path (:func:`_decode_layer`) is written with as few tensor
-operations as it can.
+costs one pass over one position. This model decodes on accelerators only: on a CPU, sampling runs
+``numpy_decoder.NumpyModel`` (the same maths without PyTorch's per-op dispatch), so the decoding step
+here is the ordinary forward pass on one position, not a CPU-tuned one.
 
 Weights are stored with safetensors, which refuses tensors that share memory: the tied
 ``lm_head.weight`` is therefore left out by :meth:`MusicTransformer.state_dict_for_save` and
@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -56,23 +55,13 @@ class KVCache:
 
     ``kv`` is (n_layer, 2, B, n_head, max_len, head_dim); ``keys(i)``/``values(i)`` are layer i's
     (B, n_head, max_len, head_dim) views. ``length`` is the number of positions filled: a Python
-    int, so that decoding never waits on reading a tensor. A cache belongs to one generation of
-    one model: :meth:`MusicTransformer.prefill` also stores in it the weights that decoding reads.
+    int, so that decoding never waits on reading a tensor.
     """
 
     def __init__(self, n_layer: int, batch_size: int, n_head: int, max_len: int, head_dim: int,
                  device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
         self.kv = torch.zeros(n_layer, 2, batch_size, n_head, max_len, head_dim, device=device, dtype=dtype)
         self.length = 0
-        self.weights: _DecodeWeights | None = None  # set by the model that fills the cache
-        self._views()
-
-    def _views(self) -> None:
-        """Per-layer views, built once rather than per step: the (2, B, H, L, D) slab, and keys and
-        values with batch and heads merged, (B*H, L, D), as single-query attention's bmm wants."""
-        _, _, B, H, L, D = self.kv.shape
-        self._layers = list(self.kv.unbind(0))
-        self._flat = [(slab, slab[0].view(B * H, L, D), slab[1].view(B * H, L, D)) for slab in self._layers]
 
     @property
     def batch_size(self) -> int:
@@ -84,23 +73,15 @@ class KVCache:
 
     def layer(self, i: int) -> Tensor:
         """Layer i's (2, B, n_head, max_len, head_dim) slab: keys at [0], values at [1]."""
-        return self._layers[i]
+        return self.kv[i]
 
     def keys(self, i: int) -> Tensor:
-        return self._layers[i][0]
-
-    def values(self, i: int) -> Tensor:
-        return self._layers[i][1]
-
-    def reset(self) -> None:
-        """Forget every position; the memory is kept and overwritten by the next prefill."""
-        self.length = 0
+        return self.kv[i, 0]
 
     def reorder(self, indices: Tensor | list[int]) -> None:
         """Keep batch rows ``indices`` in that order (drop finished rows, repeat a prompt, beam search)."""
         index = torch.as_tensor(indices, dtype=torch.long, device=self.kv.device)
         self.kv = self.kv.index_select(2, index)
-        self._views()
 
 
 class Block(nn.Module):
@@ -120,10 +101,9 @@ class Block(nn.Module):
         """x (B, T, C) at positions start..start+T-1; kv is this layer's cache slab to fill, or None.
 
         Dropout applies to the residual branches, in training mode without a cache only (the cached
-        path is for inference and must match :func:`_decode_layer`, which has none). Attention
-        weights get none: dropout on them forces PyTorch's unfused attention, which made training
-        3x slower on a 2-core CPU (1,150 vs 3,550 tokens/s, small size, 8x512); residual branches
-        and embeddings keep theirs.
+        path is for inference). Attention weights get none: dropout on them forces PyTorch's unfused
+        attention, which made training 3x slower on a 2-core CPU (1,150 vs 3,550 tokens/s, small size,
+        8x512); residual branches and embeddings keep theirs.
         """
         B, T, C = x.shape
         drop = self.dropout if self.training and kv is None else 0.0
@@ -141,44 +121,6 @@ class Block(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=not start, scale=1.0)
         x = x + F.dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)), drop, training=drop > 0)
         return x + F.dropout(self.fc_proj(F.gelu(self.fc(self.ln2(x)), approximate="tanh")), drop, training=drop > 0)
-
-
-class _DecodeWeights(NamedTuple):
-    """Every tensor a decoding step reads, gathered once per generation (a snapshot at prefill).
-
-    Reading ``block.ln1.weight`` goes through two ``nn.Module.__getattr__`` calls, about 2 us each
-    on a CPU: more than some ops cost at batch 1. The matrices are copied transposed, (in, out),
-    because MKL's matrix-vector products run ~10 % faster on that layout than on nn.Linear's.
-    """
-
-    owner: nn.Module
-    emb: Tensor  # (V, C), also the output projection
-    ln_f: tuple[Tensor, Tensor]
-    rope: Tensor  # (max_seq_len, 3, 1, D/2) complex
-    layers: list[tuple[Tensor, ...]]  # ln1 w, b; qkv w.T; proj w.T; ln2 w, b; fc w.T; fc_proj w.T
-
-
-def _decode_layer(x: Tensor, w: tuple[Tensor, ...], kv: tuple[Tensor, Tensor, Tensor],
-                  rope: Tensor, pos: int, n_head: int) -> Tensor:
-    """One layer for one new position per row, x (B, C) at ``pos``: Block.forward's maths in fewer ops.
-
-    At batch 1 on a CPU each op costs microseconds of dispatch, as much as its arithmetic, so this
-    keeps rows 2-D, writes keys and values with one copy, uses plain bmm for single-query
-    attention and folds each residual add into its matmul (addmm).
-    """
-    ln1_w, ln1_b, qkv_wt, proj_wt, ln2_w, ln2_b, fc_wt, fc_proj_wt = w
-    slab, keys, values = kv  # (2, B, H, L, D), (B*H, L, D), (B*H, L, D)
-    B, C = x.shape
-    D = C // n_head
-    end = pos + 1
-    qkv = torch.mm(torch.layer_norm(x, (C,), ln1_w, ln1_b), qkv_wt)
-    r = rotate(qkv.view(B, 3, n_head, D), rope)  # (B, 3, H, D)
-    slab.select(3, pos).copy_(r[:, 1:].transpose(0, 1))  # this position's keys and values
-    scores = torch.bmm(r[:, 0].reshape(B * n_head, 1, D), keys[:, :end].transpose(1, 2))  # (B*H, 1, end)
-    y = torch.bmm(torch.softmax(scores, dim=-1), values[:, :end])  # (B*H, 1, D)
-    x = torch.addmm(x, y.view(B, C), proj_wt)
-    h = torch.mm(torch.layer_norm(x, (C,), ln2_w, ln2_b), fc_wt)
-    return torch.addmm(x, F.gelu(h, approximate="tanh"), fc_proj_wt)
 
 
 class MusicTransformer(nn.Module):
@@ -244,22 +186,9 @@ class MusicTransformer(nn.Module):
         return KVCache(self.cfg.n_layer, batch_size, self.cfg.n_head, max_len, self.cfg.head_dim,
                        device=w.device, dtype=w.dtype)
 
-    def _decode_weights(self) -> _DecodeWeights:
-        def t(linear: nn.Linear) -> Tensor:
-            return linear.weight.detach().t().contiguous()
-
-        layers = [(b.ln1.weight, b.ln1.bias, t(b.qkv), t(b.proj), b.ln2.weight, b.ln2.bias, t(b.fc), t(b.fc_proj))
-                  for b in self.blocks]
-        rope = torch.view_as_complex(self.rope.float())
-        return _DecodeWeights(self, self.tok_emb.weight, (self.ln_f.weight, self.ln_f.bias), rope, layers)
-
     @torch.inference_mode()
     def prefill(self, idx: Tensor, cache: KVCache) -> Tensor:
-        """Feed idx (B, T) after the positions already in ``cache``; logits (B, V) of the last position.
-
-        Also stores in the cache a snapshot of the weights for the decode steps that follow:
-        weights changed after this call are seen from the next prefill on.
-        """
+        """Feed idx (B, T) after the positions already in ``cache``; logits (B, V) of the last position."""
         B, T = idx.shape
         start = self._reserve(cache, B, T)
         rope = self._rope(start, start + T)
@@ -267,25 +196,11 @@ class MusicTransformer(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, rope, cache.layer(i), start)
         cache.length = start + T
-        cache.weights = self._decode_weights()
         return self.lm_head(self.ln_f(x[:, -1]))
 
-    @torch.inference_mode()
     def decode_step(self, idx: Tensor, cache: KVCache) -> Tensor:
         """Feed one token per row, idx (B, 1) or (B,); logits (B, V) for the next token (no dropout)."""
-        idx = idx.reshape(-1)
-        pos = self._reserve(cache, idx.shape[0], 1)
-        if pos >= self.cfg.max_seq_len:
-            raise ValueError(f"position {pos} is beyond max_seq_len={self.cfg.max_seq_len}")
-        w = cache.weights
-        if w is None or w.owner is not self:
-            w = cache.weights = self._decode_weights()
-        rope = w.rope[pos]  # (3, 1, D/2)
-        x = F.embedding(idx, w.emb)  # (B, C)
-        for layer_w, layer_kv in zip(w.layers, cache._flat):
-            x = _decode_layer(x, layer_w, layer_kv, rope, pos, self.cfg.n_head)
-        cache.length = pos + 1
-        return F.linear(torch.layer_norm(x, x.shape[-1:], *w.ln_f), w.emb)
+        return self.prefill(idx.reshape(-1, 1), cache)
 
     @staticmethod
     def _reserve(cache: KVCache, batch: int, n: int) -> int:

@@ -1,14 +1,16 @@
 """Chord symbols: the table of chord qualities, and chord values as the Chord tokens name them.
 
 A chord value is ``root_pc * len(QUALITIES) + quality index`` for the 12 x len(QUALITIES) chords, then
-``NO_CHORD`` ("N.C."). This module imports nothing of midigen but ``errors`` (a leaf) so the vocabulary
-can read the table. It also parses what users type: chord symbols and bar-by-bar progressions.
+``NO_CHORD`` ("N.C."). This module imports nothing of midigen but ``errors`` and ``spelling`` (leaves) so
+the vocabulary can read the table. It also parses what users type: chord symbols and bar-by-bar
+progressions, with roots spelled as every other note name is (``spelling``).
 """
 from __future__ import annotations
 
 import re
 
 from ..errors import MidigenError
+from .spelling import CHORD_ACCIDENTALS, PC_NAMES, alternation, pitch_class
 
 # (suffix written in a chord symbol, semitones above the root). Order fixes the token ids.
 QUALITIES: tuple[tuple[str, tuple[int, ...]], ...] = (
@@ -25,15 +27,10 @@ QUALITIES: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 N_CHORDS = 12 * len(QUALITIES) + 1  # every root and quality, then "no chord"
 NO_CHORD = N_CHORDS - 1
-ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 def chord_value(root_pc: int, quality: int) -> int:
     return (root_pc % 12) * len(QUALITIES) + quality
-
-
-def chord_root(value: int) -> int:
-    return value // len(QUALITIES)
 
 
 def chord_pitch_classes(value: int) -> frozenset[int]:
@@ -49,7 +46,7 @@ def chord_name(value: int) -> str:
     if value == NO_CHORD:
         return "N.C."
     root, quality = divmod(value, len(QUALITIES))
-    return ROOT_NAMES[root] + QUALITIES[quality][0]
+    return PC_NAMES[root] + QUALITIES[quality][0]
 
 
 def transpose_chord(value: int, semitones: int) -> int:
@@ -79,15 +76,14 @@ SUFFIX_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _QUALITY_OF_ALIAS = {alias: [s for s, _ in QUALITIES].index(suffix)
                      for suffix, aliases in SUFFIX_ALIASES.items() for alias in aliases}
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACCIDENTAL = {"": 0, "#": 1, "b": -1, "♯": 1, "♭": -1}
 _NO_CHORD_WORDS = frozenset({"N.C.", "N.C", "NC", "N"})
-_CHORD_RE = re.compile(r"^([A-G])([#b♯♭]?)(.*?)(?:/([A-G])([#b♯♭]?))?$")
+_ROOT = rf"([A-G])({alternation(CHORD_ACCIDENTALS)})?"
+_CHORD_RE = re.compile(rf"^{_ROOT}(.*?)(?:/{_ROOT})?$")
 REPEAT_BAR = "%"  # a bar of just "%" repeats the previous bar's chords
 
 
 def parse_chord(text: str) -> int:
-    """Chord value of a typed symbol: "Dm7", "F#dim", "Bb7", "CΔ7", "Cø", "C/E", "N.C.".
+    """Chord value of a typed symbol: "Dm7", "F#dim", "Bb7", "B-flat7", "CΔ7", "Cø", "C/E", "N.C.".
 
     Roots are capital letters (a lower-case letter would be ambiguous: some charts write minor that
     way). A slash chord's bass is checked but dropped: the table has no inversions. Qualities richer
@@ -102,8 +98,7 @@ def parse_chord(text: str) -> int:
         quality = _QUALITY_OF_ALIAS.get(match.group(3).replace("(", "").replace(")", ""))
     if quality is None:
         raise MidigenError(f"not a chord symbol: {text!r} (e.g. Dm7, G7, Cmaj7, F#dim, N.C.)")
-    letter, accidental = match.group(1), match.group(2)
-    return chord_value(_LETTER_PC[letter] + _ACCIDENTAL[accidental], quality)
+    return chord_value(pitch_class(match.group(1), match.group(2)), quality)
 
 
 def parse_progression(text: str) -> list[list[int]]:

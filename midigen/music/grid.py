@@ -6,11 +6,17 @@ tables; the token vocabulary (``tokens.vocab``) names their values one token eac
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
+from ..errors import MidigenError
+
 STEPS_PER_QUARTER = 12
-MAX_BAR_STEPS = 8 * STEPS_PER_QUARTER  # longest bar: 8 quarter notes (4/2, 8/4, 16/8)
+MAX_BAR_QUARTERS = 8  # longest bar: 8 quarter notes (4/2, 8/4, 16/8)
+MAX_BAR_STEPS = MAX_BAR_QUARTERS * STEPS_PER_QUARTER
 MAX_TRACKS = 16
+MAX_PITCH = 127  # MIDI note numbers are 0..127
 DRUM_PROGRAM = 128  # value of the Program token that declares a drum track
 
 
@@ -34,8 +40,7 @@ def _duration_table() -> tuple[int, ...]:
     return tuple(values)
 
 
-DURATIONS_STEPS = _duration_table()
-MAX_DURATION_STEPS = DURATIONS_STEPS[-1]  # 192 steps = 16 quarters, 2 bars of the longest meter
+DURATIONS_STEPS = _duration_table()  # up to 192 steps = 16 quarters, 2 bars of the longest meter
 VELOCITY_LEVELS = tuple(range(7, 128, 8))  # 16 levels, 7 .. 127
 # Maelzel metronome marks, widened at both ends: tempo tokens name these exactly.
 TEMPO_MARKS_BPM = (
@@ -44,6 +49,7 @@ TEMPO_MARKS_BPM = (
     216, 232, 250, 276, 300,
 )
 METER_DENOMINATORS = (2, 4, 8, 16)
+MAX_METER_NUMERATOR = 16
 
 
 def bar_length_steps(numerator: int, denominator: int) -> int:
@@ -54,9 +60,29 @@ def bar_length_steps(numerator: int, denominator: int) -> int:
 METERS = tuple(
     (num, den)
     for den in METER_DENOMINATORS
-    for num in range(1, 17)
+    for num in range(1, MAX_METER_NUMERATOR + 1)
     if bar_length_steps(num, den) <= MAX_BAR_STEPS
 )
+_METER_RULE = (f"denominator {', '.join(map(str, METER_DENOMINATORS[:-1]))} or {METER_DENOMINATORS[-1]}, "
+               f"numerator 1-{MAX_METER_NUMERATOR}, bars of at most {MAX_BAR_QUARTERS} quarter notes")
+
+
+def check_meter(numerator: int, denominator: int) -> int:
+    """Index of a supported meter in METERS; MidigenError naming the limits otherwise."""
+    try:
+        return METERS.index((numerator, denominator))
+    except ValueError:
+        raise MidigenError(f"unsupported time signature {numerator}/{denominator} ({_METER_RULE})") from None
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """"6/8" -> (6, 8), for a meter in METERS; MidigenError otherwise."""
+    match = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", text or "")
+    if not match:
+        raise MidigenError(f"not a time signature: {text!r} (use e.g. 4/4, 3/4, 6/8)")
+    meter = int(match.group(1)), int(match.group(2))
+    check_meter(*meter)
+    return meter
 
 
 def nearest_index(table: tuple[int, ...], values: np.ndarray, *, log_scale: bool = False) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Keys: names, parsing, scales, key signatures and profile-based key finding.
 
-A key is an int: ``tonic_pc`` for major keys (0..11) and ``12 + tonic_pc`` for minor keys.
+A key is an int: ``tonic_pc`` for major keys (0..11) and ``12 + tonic_pc`` for minor keys, ``N_KEYS`` in
+all. Tonics are spelled as every other note name is (``spelling``).
 """
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import re
 import numpy as np
 
 from ..errors import MidigenError
+from .piece import DURATION, PITCH, TRACK, Piece
+from .spelling import KEY_ACCIDENTALS, PC_NAMES, alternation, pitch_class
 
-MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MAJOR_TONICS = PC_NAMES
 MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 KEY_NAMES = tuple(f"{t} major" for t in MAJOR_TONICS) + tuple(f"{t} minor" for t in MINOR_TONICS)
+N_KEYS = 24  # 12 major then 12 minor keys
 
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACCIDENTAL = {"": 0, "#": 1, "b": -1, "-": -1, "♯": 1, "♭": -1, "##": 2, "bb": -2}
 _MODE_WORDS = {"": 0, "maj": 0, "major": 0, "m": 12, "min": 12, "minor": 12}
-_KEY_RE = re.compile(r"^\s*([A-Ga-g])(##|bb|#|b|-|♯|♭)?\s*(major|minor|maj|min|m)?\s*$")
+_KEY_RE = re.compile(rf"^\s*([A-Ga-g])({alternation(KEY_ACCIDENTALS)})?\s*({alternation(_MODE_WORDS)})?\s*$")
 
 # Semitones above the tonic. Minor = natural minor plus the raised 6th and 7th (melodic/harmonic).
 SCALE_DEGREES = {0: (0, 2, 4, 5, 7, 9, 11), 12: (0, 2, 3, 5, 7, 8, 9, 10, 11)}
@@ -47,25 +49,13 @@ PROFILES = {
 
 
 def parse_key(text: str) -> int:
-    """Parse "D minor", "Dm", "F# major", "Bb", "eb minor" into a key int; MidigenError if not a key."""
+    """Parse "D minor", "Dm", "F# major", "Bb", "eb minor", "B-flat major" into a key int; MidigenError
+    if not a key."""
     match = _KEY_RE.match(text or "")
     if not match:
-        raise MidigenError(f"not a key: {text!r} (expected e.g. 'D minor', 'F# major', 'Bbm')")
+        raise MidigenError(f"not a key: {text!r} (expected e.g. 'D minor', 'F# major', 'Bbm', 'B-flat major')")
     letter, accidental, mode = match.groups()
-    tonic_pc = (_LETTER_PC[letter.upper()] + _ACCIDENTAL[accidental or ""]) % 12
-    return tonic_pc + _MODE_WORDS[(mode or "").lower()]
-
-
-def key_name(key: int) -> str:
-    return KEY_NAMES[key]
-
-
-def is_minor(key: int) -> bool:
-    return key >= 12
-
-
-def tonic_pc(key: int) -> int:
-    return key % 12
+    return pitch_class(letter, accidental) + _MODE_WORDS[mode or ""]
 
 
 def transpose_key(key: int, semitones: int) -> int:
@@ -103,11 +93,11 @@ def pitch_class_histogram(pitches: np.ndarray, weights: np.ndarray | None = None
 
 
 def key_scores(histogram: np.ndarray, profile: str = "temperley") -> np.ndarray:
-    """(24,) correlation of a pitch-class histogram with the profile rotated to every key."""
+    """(N_KEYS,) correlation of a pitch-class histogram with the profile rotated to every key."""
     if profile not in PROFILES:
         raise MidigenError(f"unknown key profile {profile!r} (one of {', '.join(PROFILES)})")
     hist = np.asarray(histogram, dtype=np.float64)
-    scores = np.full(24, -np.inf)
+    scores = np.full(N_KEYS, -np.inf)
     if hist.sum() <= 0 or np.allclose(hist, hist[0]):
         return scores
     for mode, weights in enumerate(PROFILES[profile]):
@@ -121,9 +111,21 @@ def find_key(histogram: np.ndarray, profile: str = "temperley", candidates: tupl
     """Best-correlating key (optionally among ``candidates``), or None for an empty histogram."""
     scores = key_scores(histogram, profile)
     if candidates is not None:
-        mask = np.full(24, -np.inf)
+        mask = np.full(N_KEYS, -np.inf)
         mask[list(candidates)] = 0.0
         scores = scores + mask
     if not np.isfinite(scores).any():
         return None
     return int(np.argmax(scores))
+
+
+DEFAULT_KEY_PROFILE = "temperley"
+
+
+def analyse_key(piece: Piece, profile: str = DEFAULT_KEY_PROFILE) -> int | None:
+    """Key of a piece from its duration-weighted pitch classes (drum tracks left out)."""
+    drums = np.array([t.is_drum for t in piece.tracks])
+    notes = piece.notes[~drums[piece.notes[:, TRACK]]] if len(piece.notes) else piece.notes
+    if len(notes) == 0:
+        return None
+    return find_key(pitch_class_histogram(notes[:, PITCH], notes[:, DURATION]), profile)

@@ -9,13 +9,25 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import MidigenError
-from .grid import DRUM_PROGRAM, DURATIONS_STEPS, MAX_TRACKS, METERS, TEMPO_MARKS_BPM, VELOCITY_LEVELS, bar_length_steps, nearest_index
+from .grid import (
+    DRUM_PROGRAM,
+    DURATIONS_STEPS,
+    MAX_PITCH,
+    MAX_TRACKS,
+    TEMPO_MARKS_BPM,
+    VELOCITY_LEVELS,
+    bar_length_steps,
+    check_meter,
+    nearest_index,
+)
 
 NOTE_COLUMNS = ("start_steps", "duration_steps", "pitch", "velocity", "track")
 START, DURATION, PITCH, VELOCITY, TRACK = range(5)
 DEFAULT_METER = (4, 4)
 DEFAULT_TEMPO_BPM = 120.0
-MAX_BARS = 4096  # ~2.5 hours of 4/4 at 100 bpm
+# Longest piece an input (a MIDI file read, a score imported) may hold: ~2.5 hours of 4/4 at 100 bpm. More
+# means absurd note times. Far above what a task writes (``tasks``: at most 512 bars a request).
+MAX_READ_BARS = 4096
 
 
 @dataclass(frozen=True)
@@ -100,10 +112,6 @@ def crop_bars(piece: Piece, first_bar: int, stop_bar: int) -> Piece:
                          n_bars=stop_bar - first_bar)
 
 
-def empty_notes() -> np.ndarray:
-    return np.zeros((0, len(NOTE_COLUMNS)), dtype=np.int64)
-
-
 def bar_starts_steps(meters, n_bars: int) -> np.ndarray:
     """(n_bars + 1,) bar start steps for a meter map of (bar, numerator, denominator)."""
     lengths = np.empty(n_bars, dtype=np.int64)
@@ -126,15 +134,10 @@ def bar_index_of(step: np.ndarray | int, meters, n_bars_hint: int) -> np.ndarray
     return np.where(steps >= starts[-1], beyond, inside)
 
 
-def check_meter(numerator: int, denominator: int) -> int:
-    """Index of a supported meter in METERS; MidigenError naming the limits otherwise."""
-    try:
-        return METERS.index((numerator, denominator))
-    except ValueError:
-        raise MidigenError(
-            f"unsupported time signature {numerator}/{denominator} (denominator 2, 4, 8 or 16, "
-            "numerator 1-16, bars of at most 8 quarter notes)"
-        ) from None
+def check_read_bars(n_bars: int) -> None:
+    """MidigenError if an input is longer than ``MAX_READ_BARS``."""
+    if n_bars > MAX_READ_BARS:
+        raise MidigenError(f"{n_bars} bars (at most {MAX_READ_BARS}): absurd note times?")
 
 
 def snap_durations(duration_steps: np.ndarray) -> np.ndarray:
@@ -224,8 +227,8 @@ def quantize(piece: Piece) -> Piece:
     if len(notes):
         if notes[:, START].min() < 0:
             raise MidigenError("a note starts before the beginning of the piece")
-        if not ((notes[:, PITCH] >= 0) & (notes[:, PITCH] <= 127)).all():
-            raise MidigenError("a pitch is outside MIDI's 0-127")
+        if not ((notes[:, PITCH] >= 0) & (notes[:, PITCH] <= MAX_PITCH)).all():
+            raise MidigenError(f"a pitch is outside MIDI's 0-{MAX_PITCH}")
         notes[:, DURATION] = snap_durations(notes[:, DURATION])
         notes[:, VELOCITY] = np.asarray(VELOCITY_LEVELS)[nearest_index(VELOCITY_LEVELS, np.clip(notes[:, VELOCITY], 1, 127))]
     notes, tracks = _merge_tracks(notes, piece.tracks)
@@ -244,8 +247,7 @@ def quantize(piece: Piece) -> Piece:
 
     last_sounding_step = int((notes[:, START] + notes[:, DURATION]).max()) - 1 if len(notes) else 0
     n_bars = max(int(piece.n_bars), int(bar_index_of(last_sounding_step, meters, 1)) + 1, 1)
-    if n_bars > MAX_BARS:
-        raise MidigenError(f"{n_bars} bars (at most {MAX_BARS}): absurd note times?")
+    check_read_bars(n_bars)
     meters = [m for m in meters if m[0] < n_bars]
     end = int(bar_starts_steps(meters, n_bars)[-1])
 

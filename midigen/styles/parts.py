@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import MidigenError
-from ..midi.files import GM_NAMES_SHORT
+from ..midi.general_midi import GM_NAMES_SHORT
 from ..music.grid import DRUM_PROGRAM
 from ..music.piece import Track
 

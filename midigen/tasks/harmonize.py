@@ -6,55 +6,34 @@ grid, are forced where they fall, and every other note stays under the melody no
 inside its part's range (``parts``). Bars, meter and tempo are the melody file's; the key is ``--key``,
 else the file's key signature, else found from the melody's notes. The model conditions on what comes
 before each token only: it hears the melody up to the current position, never ahead of it. The file
-written is the melody file, every event as it was, plus one new track per part (``midi_patch``).
+written is the melody file, every event as it was, plus one new track per part (``midi.patch``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import MidigenError, file_error
-from ..fsutil import atomic_write_bytes
 from ..midi.patch import NewTrack, SourceMidi, patch, read_source
-from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, START, TRACK, Piece
-from ..sampling.constraints import Constraints
 from ..sampling.locks import MelodyLockedState
-from ..sampling.sampler import SamplingParams, sample_prompted
 from ..styles.bundle import Bundle
 from ..styles.parts import Part, style_parts
 from ..tokens.tokenizer import decode
-from .compose import (
-    Take,
-    check_composable,
-    check_outputs,
-    check_sampling,
-    header_ids,
-    output_paths,
-    provenance,
-    sampling_bundle,
-    style_slot,
-)
-from .continuation import input_key
+from .compose import header_ids
+from .request import SamplingRequest
+from .takes import Take, check_composable, drum_tracks, input_key, key_name, sample_for_file, sample_takes, style_slot, write_take_files
 
 
-@dataclass(frozen=True)
-class HarmonizeRequest:
-    """How to sample the new parts; bars, meter and tempo come from the melody."""
+@dataclass(frozen=True, kw_only=True)
+class HarmonizeRequest(SamplingRequest):
+    """How to sample the new parts; bars, meter and tempo come from the melody, and the new notes stay in
+    their parts' ranges (``strict_key`` leaves the melody as it is)."""
 
-    key: int | None = None  # the melody's key, where its file states none or a wrong one
-    seed: int = 0
-    temperature: float = 1.0
-    top_p: float = 0.95
-    variations: int = 1
-    strict_key: bool = False  # every new note in the key (the melody stays as it is)
-
-    def __post_init__(self) -> None:
-        if self.key is not None and not 0 <= self.key < 24:
-            raise MidigenError(f"key must be 0-23, got {self.key}")
-        check_sampling(self.temperature, self.top_p, self.variations)
+    command: ClassVar[str] = "harmonize"
 
 
 def check_melody(melody: Piece) -> None:
@@ -88,26 +67,19 @@ def harmonize_piece(bundle: Bundle, melody: Piece, request: HarmonizeRequest, *,
     parts = harmony_parts(bundle)
     key, key_from = input_key(melody, request.key)
     meter, tempo_bpm = tuple(melody.meters[0][1:]), float(melody.tempos[0][1])
-    tracks = [p.track() for p in parts]
-    constraints = Constraints(bars=melody.n_bars, meter=meter, key=key, strict_key=request.strict_key,
-                              drum_tracks=frozenset(i for i, p in enumerate(parts) if p.is_drum),
-                              track_ranges=((0, 127),) + tuple((p.pitch_low, p.pitch_high) for p in parts[1:]))
-    constraints.check()
-    prompt = header_ids(key, meter, tempo_bpm, tracks, style_slot(bundle))
-    params = SamplingParams(temperature=request.temperature, top_p=request.top_p)
-    rows = sample_prompted(bundle.model, prompt, lambda: MelodyLockedState(constraints, melody.notes), request.variations,
-                           params, seed=request.seed, device=device)
+    constraints = request.constraints(bars=melody.n_bars, meter=meter, key=key, drum_tracks=drum_tracks(parts),
+                                      track_ranges=((0, 127),) + tuple((p.pitch_low, p.pitch_high) for p in parts[1:]))
+    prompt = header_ids(key, meter, tempo_bpm, [p.track() for p in parts], style_slot(bundle))
     names = [(melody.meta.get("track_names") or [""])[0] or parts[0].title] + [p.title for p in parts[1:]]
-    takes = []
-    for i, ids in enumerate(rows):
-        piece = decode(ids).replace(tempos=melody.tempos, style=None,
-                                    meta={"title": f"{bundle.name} harmonization {i + 1}", "track_names": names})
-        record = provenance(
-            bundle, "harmonize", request.seed, i + 1, request.temperature, request.top_p, **(source or {}),
-            bars=melody.n_bars, key=KEY_NAMES[key] if key is not None else None, key_from=key_from, tempo_bpm=tempo_bpm,
-            time_sig=f"{meter[0]}/{meter[1]}", strict_key=request.strict_key, parts=[p.name for p in parts])
-        takes.append(Take(piece, request.seed, record))
-    return takes
+
+    def to_piece(variation: int, row: np.ndarray) -> Piece:
+        return decode(row).replace(tempos=melody.tempos, style=None,
+                                   meta={"title": f"{bundle.name} harmonization {variation}", "track_names": names})
+
+    record = {**(source or {}), "bars": melody.n_bars, "key": key_name(key), "key_from": key_from, "tempo_bpm": tempo_bpm,
+              "time_sig": f"{meter[0]}/{meter[1]}", "parts": [p.name for p in parts]}
+    return sample_takes(bundle, request, prompt, constraints, to_piece, record=record, device=device,
+                        new_state=lambda c: MelodyLockedState(c, melody.notes))
 
 
 def harmonize_file(style: str | Bundle, path: str | Path, request: HarmonizeRequest, *, styles_dir=None,
@@ -118,21 +90,18 @@ def harmonize_file(style: str | Bundle, path: str | Path, request: HarmonizeRequ
         check_melody(source.piece)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = sampling_bundle(style, styles_dir, device)
-    info = source.provenance()
-    return source, harmonize_piece(bundle, source.piece, request, source=info, device=device)
+    return sample_for_file(harmonize_piece, style, source, request, styles_dir=styles_dir, device=device)
 
 
 def write_harmonizations(source: SourceMidi, takes: list[Take], out: str | Path, *, force: bool = False) -> list[Path]:
     """The melody file plus each take's new parts as tracks of their own, one file per take."""
-    paths = output_paths(out, len(takes))
-    check_outputs(paths, force)
-    for take, path in zip(takes, paths):
-        text = take.provenance_text()
-        names = take.piece.meta["track_names"]
-        targets = [NewTrack(names[t], track.program_token_value) for t, track in enumerate(take.piece.tracks) if t > 0]
-        notes = take.piece.notes[take.piece.notes[:, TRACK] > 0].copy()
-        notes[:, TRACK] -= 1
-        data = patch(source, notes, targets, text=text, key=take.piece.key, end_steps=take.piece.end_steps)
-        atomic_write_bytes(path, data)
-    return paths
+    return write_take_files(takes, out, lambda take: patch_new_parts(source, take), force=force)
+
+
+def patch_new_parts(source: SourceMidi, take: Take) -> bytes:
+    """The melody file's bytes with the take's parts below the melody (its tracks 1, 2, …) as new tracks."""
+    names = take.piece.meta["track_names"]
+    targets = [NewTrack(names[t], track.program_token_value) for t, track in enumerate(take.piece.tracks) if t > 0]
+    notes = take.piece.notes[take.piece.notes[:, TRACK] > 0].copy()
+    notes[:, TRACK] -= 1
+    return patch(source, notes, targets, text=take.provenance_text(), key=take.piece.key, end_steps=take.piece.end_steps)

@@ -1,6 +1,6 @@
 """``infill``: new music for chosen bars of the user's MIDI file; every other note stays exactly as it was.
 
-The model is trained for this (``batches``: MMM-style infill examples): the prompt is the input in the
+The model is trained for this (``training.batches``: MMM-style infill examples): the prompt is the input in the
 infill form, ``header, bars before, Hole_k, bars after, Fill`` (``grammar``), so the model has heard
 both sides of the gap before it writes the gap's k bars. A long input is seen through a window of the
 bars nearest the gap on both sides (``window_bars``), as training crops it. The input's chords are
@@ -8,7 +8,7 @@ analysed without the notes being replaced, as training pieces' are.
 
 With ``tracks``, only those tracks are rewritten; the others' notes in the gap are written into the
 sequence as they are (``sampling.locks``), so the new parts are sampled hearing them. The file written is the
-input file with the replaced notes removed and the new ones added (``midi_patch``): every other event,
+input file with the replaced notes removed and the new ones added (``midi.patch``): every other event,
 and every note outside the chosen bars and tracks, keeps its bytes and ticks.
 """
 from __future__ import annotations
@@ -16,31 +16,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import MidigenError, file_error
-from ..fsutil import atomic_write_bytes
 from ..midi.patch import SourceMidi, part_slots, patch, read_source
 from ..music.chords import analyse
-from ..music.keys import KEY_NAMES
 from ..music.piece import START, TRACK, Piece, crop_bars, sort_notes
-from ..sampling.constraints import ConstrainedState, Constraints
+from ..sampling.constraints import ConstrainedState
 from ..sampling.locks import KeptNotesState
-from ..sampling.sampler import SamplingParams, sample_prompted
 from ..styles.bundle import Bundle
 from ..tokens.tokenizer import decode, encode
 from ..tokens.vocab import MAX_HOLE_BARS, VOCAB
-from .compose import Take, check_composable, check_outputs, output_paths, provenance, sampling_bundle, style_slot
-from .continuation import SketchOptions, input_key
+from .request import RangedRequest
+from .takes import Take, check_composable, drum_tracks, input_key, key_name, sample_for_file, sample_takes, style_slot, write_take_files
 
 HEADER_ROOM_TOKENS = 24  # Hole, Fill and the values restated after them
 
 
 @dataclass(frozen=True, kw_only=True)
-class InfillRequest(SketchOptions):
+class InfillRequest(RangedRequest):
     """Which bars (and tracks) to rewrite and how to sample them; the rest comes from the input."""
 
+    command: ClassVar[str] = "infill"
     first_bar: int  # 0-based
     n_bars: int
     tracks: tuple[int, ...] | None = None  # 0-based tracks of the input to rewrite (None: all)
@@ -57,6 +56,10 @@ class InfillRequest(SketchOptions):
     @property
     def bars_label(self) -> str:
         return f"{self.first_bar + 1}-{self.first_bar + self.n_bars}"
+
+    def provenance_fields(self) -> dict:
+        return {**super().provenance_fields(), "bars": self.bars_label,
+                "tracks": None if self.tracks is None else [t + 1 for t in self.tracks]}
 
 
 def parse_bars(text: str) -> tuple[int, int]:
@@ -138,36 +141,24 @@ def infill_piece(bundle: Bundle, piece: Piece, request: InfillRequest, *, source
     prompt = ids[: ids.index(VOCAB.offsets["Fill"]) + 1]
 
     offset = int(starts[left])
-    kept = window.notes[(window.notes[:, START] >= starts[first] - offset) & (window.notes[:, START] < starts[first + count] - offset)]
+    gap_start, gap_end = int(starts[first]) - offset, int(starts[first + count]) - offset  # in the window's steps
+    kept = window.notes[(window.notes[:, START] >= gap_start) & (window.notes[:, START] < gap_end)]
     meter = tuple([m for m in piece.meters if m[0] <= first][-1][1:])
-    low, high = request.pitch_range or (0, 127)
-    constraints = Constraints(bars=first - left + count, meter=meter, key=key, strict_key=request.strict_key,
-                              pitch_low=low, pitch_high=high, kept_bars=first - left, kept_steps=int(starts[first]) - offset,
-                              drum_tracks=frozenset(i for i, t in enumerate(piece.tracks) if t.is_drum), end_with_sound=False)
-    constraints.check()
+    constraints = request.constraints(bars=first - left + count, meter=meter, key=key, kept_bars=first - left,
+                                      kept_steps=gap_start, drum_tracks=drum_tracks(piece.tracks), end_with_sound=False)
     locked = frozenset(range(len(piece.tracks))) - rewrite
 
-    def new_state():
-        return KeptNotesState(constraints, kept, locked) if locked else ConstrainedState(constraints)
-
-    params = SamplingParams(temperature=request.temperature, top_p=request.top_p)
-    rows = sample_prompted(bundle.model, prompt, new_state, request.variations, params, seed=request.seed, device=device)
-    takes = []
-    for i, row in enumerate(rows):
+    def to_piece(variation: int, row: np.ndarray) -> Piece:
         new = decode(row).notes
-        new = new[(new[:, START] >= starts[first] - offset) & (new[:, START] < starts[first + count] - offset)]
-        new = new[np.isin(new[:, TRACK], list(rewrite))].copy()
+        new = new[(new[:, START] >= gap_start) & (new[:, START] < gap_end) & np.isin(new[:, TRACK], list(rewrite))].copy()
         new[:, START] += offset
-        out = piece.replace(notes=sort_notes(np.concatenate([notes[~replaced], new])), key=key, style=None,
-                            meta={"title": f"{bundle.name} infill {i + 1}", "track_names": piece.meta.get("track_names") or [],
-                                  "new_notes": new, "tokens": row, "prompt_length": len(prompt)})
-        record = provenance(
-            bundle, "infill", request.seed, i + 1, request.temperature, request.top_p, **(source or {}),
-            bars=request.bars_label, tracks=None if request.tracks is None else [t + 1 for t in request.tracks],
-            key=KEY_NAMES[key] if key is not None else None, key_from=key_from, strict_key=request.strict_key,
-            range=list(request.pitch_range) if request.pitch_range else None, context_bars=f"{left + 1}-{right}")
-        takes.append(Take(out, request.seed, record))
-    return takes
+        return piece.replace(notes=sort_notes(np.concatenate([notes[~replaced], new])), key=key, style=None,
+                             meta={"title": f"{bundle.name} infill {variation}", "track_names": piece.meta.get("track_names") or [],
+                                   "new_notes": new, "tokens": row, "prompt_length": len(prompt)})
+
+    record = {**(source or {}), "key": key_name(key), "key_from": key_from, "context_bars": f"{left + 1}-{right}"}
+    return sample_takes(bundle, request, prompt, constraints, to_piece, record=record, device=device,
+                        new_state=(lambda c: KeptNotesState(c, kept, locked)) if locked else ConstrainedState)
 
 
 def infill_file(style: str | Bundle, path: str | Path, request: InfillRequest, *, styles_dir=None,
@@ -179,22 +170,19 @@ def infill_file(style: str | Bundle, path: str | Path, request: InfillRequest, *
         check_span(source.piece, request)
     except MidigenError as e:
         raise file_error(source.path, str(e)) from e
-    bundle = sampling_bundle(style, styles_dir, device)
-    info = source.provenance()
-    return source, infill_piece(bundle, source.piece, request, source=info, device=device)
+    return sample_for_file(infill_piece, style, source, request, styles_dir=styles_dir, device=device)
 
 
 def write_infills(source: SourceMidi, takes: list[Take], request: InfillRequest, out: str | Path, *,
                   force: bool = False) -> list[Path]:
     """The input file with each take's bars in place of the chosen ones, one file per take."""
-    paths = output_paths(out, len(takes))
-    check_outputs(paths, force)
     slots = list(part_slots(source))
     starts = source.piece.bar_starts_steps()
     rewrite = range(len(slots)) if request.tracks is None else request.tracks
     span = (int(starts[request.first_bar]), int(starts[request.first_bar + request.n_bars]), [slots[t] for t in rewrite])
-    for take, path in zip(takes, paths):
-        data = patch(source, take.piece.meta["new_notes"], slots, text=take.provenance_text(), key=take.piece.key,
+
+    def bytes_of(take: Take) -> bytes:
+        return patch(source, take.piece.meta["new_notes"], slots, text=take.provenance_text(), key=take.piece.key,
                      end_steps=source.piece.end_steps, clear=span)
-        atomic_write_bytes(path, data)
-    return paths
+
+    return write_take_files(takes, out, bytes_of, force=force)

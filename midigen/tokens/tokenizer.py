@@ -224,3 +224,13 @@ def note_count(ids, vocab: Vocab = VOCAB) -> int:
     off, size = vocab.offsets["Duration"], vocab.family_sizes["Duration"]
     arr = np.asarray(ids)
     return int(((arr >= off) & (arr < off + size)).sum())
+
+
+def with_style(ids: np.ndarray, style: int | None) -> np.ndarray:
+    """Insert ``Style_<style>`` after BOS (or drop a Style token when ``style`` is None)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    off = VOCAB.offsets["Style"]
+    has_style = len(ids) > 1 and off <= ids[1] < off + VOCAB.family_sizes["Style"]
+    body = ids[2:] if has_style else ids[1:]
+    head = [ids[0]] if style is None else [ids[0], off + style]
+    return np.concatenate([np.asarray(head, dtype=np.int64), body])

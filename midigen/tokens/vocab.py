@@ -9,19 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
-
 from ..music.chord_symbols import N_CHORDS, chord_name
 from ..music.grid import (
     DRUM_PROGRAM,
     DURATIONS_STEPS,
     MAX_BAR_STEPS,
+    MAX_PITCH,
     MAX_TRACKS,
     METERS,
     TEMPO_MARKS_BPM,
     VELOCITY_LEVELS,
 )
-from ..music.keys import KEY_NAMES
+from ..music.keys import KEY_NAMES, N_KEYS
 
 N_STYLE_SLOTS = 32
 MAX_HOLE_BARS = 16  # longest span one infill regenerates
@@ -34,28 +33,28 @@ FAMILIES: tuple[tuple[str, tuple], ...] = (
     ("BOS", (None,)),
     ("EOS", (None,)),
     ("Style", tuple(range(N_STYLE_SLOTS))),
-    ("Key", tuple(range(len(KEY_NAMES) + 1))),  # 24 keys, then "unknown"
+    ("Key", tuple(range(N_KEYS + 1))),  # every key, then "unknown"
     ("TimeSig", METERS),
     ("Tempo", TEMPO_MARKS_BPM),
     ("Program", tuple(range(DRUM_PROGRAM + 1))),  # 0..127 General MIDI, 128 = drums
     ("Bar", (None,)),
     ("Position", tuple(range(MAX_BAR_STEPS))),
     ("Track", tuple(range(MAX_TRACKS))),
-    ("Pitch", tuple(range(128))),
+    ("Pitch", tuple(range(MAX_PITCH + 1))),
     ("Velocity", VELOCITY_LEVELS),
     ("Duration", DURATIONS_STEPS),
     ("Chord", tuple(range(N_CHORDS))),  # chord_symbols values: 12 roots x qualities, then N.C.
     ("Hole", tuple(range(1, MAX_HOLE_BARS + 1))),  # "the next N bars are missing; they follow Fill"
     ("Fill", (None,)),
 )
-UNKNOWN_KEY = len(KEY_NAMES)
+UNKNOWN_KEY = N_KEYS
 
 
 def _format_value(family: str, value) -> str:
     if value is None:
         return family
     if family == "Key":
-        name = KEY_NAMES[value] if value < len(KEY_NAMES) else "unknown"
+        name = KEY_NAMES[value] if value < N_KEYS else "unknown"
         return f"Key_{name.replace(' ', '_')}"
     if family == "TimeSig":
         return f"TimeSig_{value[0]}/{value[1]}"
@@ -102,11 +101,6 @@ class Vocab:
     @cached_property
     def family_of_id(self) -> tuple[str, ...]:
         return tuple(f for f, values in self.families for _ in values)
-
-    @cached_property
-    def family_index_of_id(self) -> np.ndarray:
-        """(V,) index into ``families`` for each id: vectorised family lookups."""
-        return np.repeat(np.arange(len(self.families)), [len(v) for _, v in self.families])
 
     def span(self, family: str) -> slice:
         """The ids of one family, as a slice of the vocabulary (masks are sliced with it)."""

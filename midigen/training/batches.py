@@ -13,22 +13,12 @@ import numpy as np
 import torch
 
 from ..music.piece import crop_bars
-from ..tokens.augment import melodic_pitch_mask, pitch_range, transpose_ids
+from ..tokens.augment import melodic_pitch_mask, transpose_ids, transpositions
 from ..tokens.tokenizer import decode, encode
 from ..tokens.vocab import MAX_HOLE_BARS, VOCAB
 
 PAD_TARGET = -100  # ignored by the loss
 MIN_INFILL_TOKENS = 96  # room a row must have left for an infill example
-
-
-def with_style(ids: np.ndarray, style: int | None) -> np.ndarray:
-    """Insert ``Style_<style>`` after BOS (or drop a Style token when ``style`` is None)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    off = VOCAB.offsets["Style"]
-    has_style = len(ids) > 1 and off <= ids[1] < off + VOCAB.family_sizes["Style"]
-    body = ids[2:] if has_style else ids[1:]
-    head = [ids[0]] if style is None else [ids[0], off + style]
-    return np.concatenate([np.asarray(head, dtype=np.int64), body])
 
 
 class PieceBank:
@@ -37,10 +27,7 @@ class PieceBank:
     def __init__(self, pieces: list[np.ndarray], transpose: bool = True):
         self.ids = [np.asarray(p, dtype=np.int64) for p in pieces]
         self.masks = [melodic_pitch_mask(p) for p in self.ids]
-        self.shifts = []
-        for ids, mask in zip(self.ids, self.masks):
-            low, high = pitch_range(ids, mask)
-            self.shifts.append(np.array([s for s in range(-6, 6) if low + s >= 0 and high + s <= 127] if transpose else [0]))
+        self.shifts = [np.array(transpositions(ids) if transpose else [0], dtype=np.int64) for ids in self.ids]
         bar = VOCAB.offsets["Bar"]
         self.bars = [np.flatnonzero(p == bar) for p in self.ids]
         self.lengths = np.array([len(p) for p in self.ids])

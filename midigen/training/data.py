@@ -19,8 +19,8 @@ from ..corpus.dataset import build_dataset
 from ..corpus.split import split_dataset, split_json
 from ..corpus.stats import CorpusStats
 from ..errors import MidigenError
+from ..tokens.tokenizer import with_style
 from ..tokens.vocab import VOCAB
-from .batches import with_style
 
 CORPUS_BALANCE = 0.5  # a corpus of T train tokens is drawn in proportion to T**0.5: big ones do not drown small ones
 Side = tuple[list[np.ndarray], list[int], list[float]]  # token arrays, notes per piece, quarters per piece

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import platform
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from ..errors import MidigenError
 from ..model.transformer import SIZES, MusicTransformer, config_for_size
 from ..styles.bundle import check_replaceable, install, load_bundle, read_meta
 from ..styles.registry import check_name, default_write_dir, find_style
+from ..tokens.augment import all_transpositions
 from ..tokens.vocab import VOCAB
 from . import checkpoint
 from . import distributed as dist
@@ -165,6 +169,40 @@ def _find_base(from_style: str | None, styles_dir, config: TrainConfig):
     return path, None
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a run settled before its first step, and what every later step needs of it.
+
+    Grouped so that the loop and the bundle writer take one argument instead of a dozen loose ones.
+    """
+
+    name: str
+    config: TrainConfig  # resolved: rates decided, size the base's when fine-tuning
+    corpora: list  # training.data.Corpus, one per folder, each with its Style slot
+    target: Path  # the bundle folder
+    work: Path  # checkpoints and the best weights so far, beside the bundle
+    device: torch.device
+    rank: int
+    world: int
+    from_style: str | None  # the base bundle's name; None from scratch
+    command: str | None
+    report: Callable[[Progress], object] | None  # rank 0's progress callback; None on other ranks
+
+    def say(self, step: int, message: str) -> None:
+        """A line for the user between steps (the caller shows ``Progress.message`` as text)."""
+        if self.report:
+            self.report(Progress(step, self.config.steps, float("nan"), 0.0, message=message))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How the loop ended: the bundle records it."""
+
+    steps_done: int
+    stopped: int | None  # the step early stopping ended the run at
+    best_step: int | None  # the step of the weights the bundle keeps
+
+
 def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, *, styles_dir: str | Path | None = None,
                 from_style: str | None = None, resume: bool = False, progress=None, command: str | None = None) -> dict:
     """Train and install the bundle ``name``; returns its ``style.json`` content (rank 0) or {} (other ranks).
@@ -174,54 +212,92 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     size and context fit the config.
     """
     check_name(name)
+    dirs = _folders(corpus_dirs)
+    rank, world = dist.setup()
+    device = _start_process(config, rank, world)
+    base, config, note = _starting_point(from_style, styles_dir, config, device)
+    with dist.rank_zero_first(rank, world):
+        corpora = load_corpora(dirs, config.seed, slots_for(dirs, base.meta if base else None, config.style_slot))
+    target = default_write_dir(styles_dir) / name
+    run = _Run(name=name, config=config, corpora=corpora, target=target, work=target.parent / f".train-{name}",
+               device=device, rank=rank, world=world, from_style=base.name if base else None, command=command,
+               report=progress if rank == 0 else None)
+    if note:  # said once the corpus is known to be usable, so that a bad folder is one line
+        run.say(0, note)
+    model = _model_for(base, config, device)
+    check_replaceable(target)  # before hours of training, not after
+    optimizer = _optimizer(model, config, fused=device.type == "cuda")
+    start_step, best = _open_work(run, model, optimizer, resume)
+    outcome = _loop(run, model, optimizer, start_step, best)
+    return _finish(run, model, outcome) if rank == 0 else {}
+
+
+def _folders(corpus_dirs: str | Path | list) -> list[Path]:
     dirs = [Path(d) for d in ([corpus_dirs] if isinstance(corpus_dirs, (str, Path)) else corpus_dirs)]
     if not dirs:
         raise MidigenError("no corpus folder given")
-    rank, world = dist.setup()
+    return dirs
+
+
+def _start_process(config: TrainConfig, rank: int, world: int) -> torch.device:
+    """This process's device, seeded; on a CPU the cores are shared out between the ranks."""
     device = dist.device_for(rank, resolve_device(config.device))
     torch.manual_seed(config.seed)
     if device.type == "cpu":
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    return device
 
-    report = progress if rank == 0 else None
+
+def _starting_point(from_style: str | None, styles_dir, config: TrainConfig, device):
+    """(base bundle or None, the config resolved for it, a note for the user or None)."""
     base_path, note = _find_base(from_style, styles_dir, config)
     base = load_bundle(base_path, device, older_vocab=True) if base_path else None
     config = config.resolved(fine_tune=base is not None)
     if base:  # the model is the base's: record its size, not the default asked for
         config = replace(config, size=base.meta.get("training", {}).get("size", config.size))
-    with dist.rank_zero_first(rank, world):
-        corpora = load_corpora(dirs, config.seed, slots_for(dirs, base.meta if base else None, config.style_slot))
-    if note and report:  # said once the corpus is known to be usable, so that a bad folder is one line
-        report(Progress(0, config.steps, float("nan"), 0.0, message=note))
-    train_pieces = [p for c in corpora for p in c.side("train")[0]]
-    valid = [c.side("valid") if c.split.valid else c.side("train") for c in corpora]  # tiny corpora: validate on train
+    return base, config, note
 
+
+def _model_for(base, config: TrainConfig, device) -> MusicTransformer:
+    """The base's model (grown into this vocabulary: its ids keep their meaning) or a fresh one."""
     if base and config.seq_len > base.model.cfg.max_seq_len:
         raise MidigenError(f"--from {base.name}: its context is {base.model.cfg.max_seq_len} tokens, less than seq_len {config.seq_len}")
-    if base:  # a base of an older vocabulary grows into this one (its ids keep their meaning)
-        model = base.model.grow_vocab(VOCAB.size).to(device)
-    else:
-        model = MusicTransformer(config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)).to(device)
+    if base:
+        return base.model.grow_vocab(VOCAB.size).to(device)
+    return MusicTransformer(config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)).to(device)
 
-    target = default_write_dir(styles_dir) / name
-    check_replaceable(target)  # before hours of training, not after
-    work = target.parent / f".train-{name}"
-    optimizer = _optimizer(model, config, fused=device.type == "cuda")
+
+def _open_work(run: _Run, model, optimizer, resume: bool) -> tuple[int, dict]:
+    """(first step, best-so-far record): from the last checkpoint when resuming; else a clean work folder."""
     start_step, best = 0, {"bits_per_note": None, "step": None, "evals_since": 0}
     if resume:
-        start_step, best = checkpoint.resume(work, model, optimizer, config)
-    elif rank == 0 and work.exists():
-        import shutil
+        start_step, best = checkpoint.resume(run.work, model, optimizer, run.config)
+    elif run.rank == 0 and run.work.exists():
+        shutil.rmtree(run.work)
+    dist.barrier(run.world)
+    return start_step, best
 
-        shutil.rmtree(work)
-    dist.barrier(world)
 
-    net = dist.wrap(model, device, world)
-    sampler = BatchSampler(PieceBank(train_pieces, transpose=config.transpose), config.batch_size, config.seq_len,
-                           seed=config.seed, rank=rank, weights=piece_weights(corpora) if len(corpora) > 1 else None,
-                           infill_share=config.infill_share)
+def _sampler(run: _Run) -> BatchSampler:
+    """This rank's batches: every corpus's train side, small corpora drawn more than their size."""
+    config, corpora = run.config, run.corpora
+    train_pieces = [p for c in corpora for p in c.side("train")[0]]
+    return BatchSampler(PieceBank(train_pieces, transpose=config.transpose), config.batch_size, config.seq_len,
+                        seed=config.seed, rank=run.rank, weights=piece_weights(corpora) if len(corpora) > 1 else None,
+                        infill_share=config.infill_share)
+
+
+def _loop(run: _Run, model, optimizer, start_step: int, best: dict) -> _Outcome:
+    """The steps from ``start_step``, validating, checkpointing and stopping early on schedule.
+
+    Ctrl-C saves a checkpoint and ends as a KeyboardInterrupt that says how to continue.
+    """
+    config, device = run.config, run.device
+    net = dist.wrap(model, device, run.world)
+    sampler = _sampler(run)
+    valid = [c.side("valid") if c.split.valid else c.side("train") for c in run.corpora]  # tiny corpora: validate on train
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    tokens_per_step = config.batch_size * config.seq_len * world
+    tokens_per_step = config.batch_size * config.seq_len * run.world
     completed, stopped, interrupted = start_step, None, False
     t0, loss_ema = time.perf_counter(), None
     try:
@@ -234,29 +310,32 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
             rate = tokens_per_step * (done - start_step) / max(time.perf_counter() - t0, 1e-9)
             evaluated = None
             if done % config.eval_every == 0 or done == config.steps:
-                evaluated = _validate(model, valid, device, best, done, work) if rank == 0 else None
-                stop = dist.broadcast_flag(best["evals_since"] >= config.patience if rank == 0 else False, device, world)
+                evaluated, stop = _evaluate(run, model, valid, best, done)
                 if stop:
                     stopped = done
-            if report:
-                report(Progress(done, config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
-            if rank == 0 and (done % config.checkpoint_every == 0 or stopped):
-                checkpoint.save_checkpoint(work, model, optimizer, done, best, config)
+            if run.report:
+                run.report(Progress(done, config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
+            if run.rank == 0 and (done % config.checkpoint_every == 0 or stopped):
+                checkpoint.save_checkpoint(run.work, model, optimizer, done, best, config)
             if stopped:
                 break
-        dist.barrier(world)  # every rank done with its collectives before any tears the group down
+        dist.barrier(run.world)  # every rank done with its collectives before any tears the group down
     except KeyboardInterrupt:
         interrupted = True
-        if rank == 0:
-            checkpoint.save_checkpoint(work, model, optimizer, completed, best, config)
+        if run.rank == 0:
+            checkpoint.save_checkpoint(run.work, model, optimizer, completed, best, config)
     finally:
-        dist.cleanup(world)
+        dist.cleanup(run.world)
     if interrupted:
         raise KeyboardInterrupt(f"training stopped after step {completed}; checkpoint saved, continue with --resume")
-    if rank != 0:
-        return {}
-    return _finish(name, target, work, model, corpora, config, best, completed, stopped,
-                   base.name if base else None, command, device, report)
+    return _Outcome(completed, stopped, best["step"])
+
+
+def _evaluate(run: _Run, model, valid: list, best: dict, step: int) -> tuple[float | None, bool]:
+    """(validation bits/note on rank 0, None elsewhere; whether every rank stops here for lack of progress)."""
+    evaluated = _validate(model, valid, run.device, best, step, run.work) if run.rank == 0 else None
+    stop = best["evals_since"] >= run.config.patience if run.rank == 0 else False
+    return evaluated, dist.broadcast_flag(stop, run.device, run.world)
 
 
 def _validate(model, valid: list, device, best: dict, step: int, work: Path) -> float:
@@ -279,7 +358,7 @@ def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
     """Valid/test likelihood of the model (plain and grammar-masked) beside an n-gram fitted on the train side."""
     from ..model.ngram import NGramModel
 
-    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(_all_transpositions(corpus.side("train")[0], config.transpose))
+    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(all_transpositions(corpus.side("train")[0], config.transpose))
     metrics = {}
     for side in ("valid", "test"):
         pieces, notes, quarters = corpus.side(side)
@@ -292,30 +371,33 @@ def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
     return metrics
 
 
-def _finish(name, target, work, model, corpora, config, best, steps_done, stopped, from_style, command, device, report) -> dict:
-    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed.
+def _finish(run: _Run, model, outcome: _Outcome) -> dict:
+    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed."""
+    from safetensors.torch import load_file
+
+    if (run.work / "best.safetensors").exists():
+        model.load_weights(load_file(str(run.work / "best.safetensors")))
+    run.say(outcome.steps_done, "scoring the valid and test splits")
+    per_corpus = [_corpus_metrics(model, c, run.config, run.device) for c in run.corpora]
+    meta = install(_style_meta(run, outcome, per_corpus), model, run.target)
+    shutil.rmtree(run.work, ignore_errors=True)
+    return meta
+
+
+def _style_meta(run: _Run, outcome: _Outcome, per_corpus: list[dict]) -> dict:
+    """The bundle's ``style.json`` (before ``install`` adds the model and tokenizer).
 
     A one-corpus bundle keeps ``corpus`` and ``metrics`` for that corpus; a multi-corpus bundle also lists
     each corpus with its Style slot and metrics under ``corpora``, and its ``metrics`` pool them.
     """
-    import platform
-    import shutil
-
-    from safetensors.torch import load_file
-
-    if (work / "best.safetensors").exists():
-        model.load_weights(load_file(str(work / "best.safetensors")))
-    if report:
-        report(Progress(steps_done, config.steps, float("nan"), 0.0, message="scoring the valid and test splits"))
-    per_corpus = [_corpus_metrics(model, c, config, device) for c in corpora]
+    config, corpora = run.config, run.corpora
     meta = {
-        "name": name,
+        "name": run.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "command": command,
-        "training": {**config.to_dict(), "steps_done": steps_done, "early_stopped_at": stopped,
-                     "best_step": best["step"], "from_style": from_style},
-        "hardware": {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
-                     "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+        "command": run.command,
+        "training": {**config.to_dict(), "steps_done": outcome.steps_done, "early_stopped_at": outcome.stopped,
+                     "best_step": outcome.best_step, "from_style": run.from_style},
+        "hardware": _hardware(run.device),
         "corpus": corpora[0].to_json() if len(corpora) == 1 else _pooled_corpus(corpora),
         "metrics": {**(per_corpus[0] if len(corpora) == 1 else _pooled_metrics(per_corpus)),
                     "ngram_order": config.ngram_order, "unit": "bits per note (NLL of all tokens / notes)"},
@@ -327,9 +409,12 @@ def _finish(name, target, work, model, corpora, config, best, steps_done, stoppe
             del entry["stats"]["skipped"]  # listed once, in the pooled statistics
     else:
         meta["training"]["style_slot"] = corpora[0].slot
-    meta = install(meta, model, target)
-    shutil.rmtree(work, ignore_errors=True)
     return meta
+
+
+def _hardware(device: torch.device) -> dict:
+    return {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
+            "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__}
 
 
 def _pooled_corpus(corpora: list) -> dict:
@@ -349,9 +434,3 @@ def _pooled_metrics(per_corpus: list[dict]) -> dict:
         if present:
             out[side] = {who: pool([Likelihood(**p[who]) for p in present]).to_json() for who in present[0]}
     return out
-
-
-def _all_transpositions(pieces: list[np.ndarray], transpose: bool) -> list[np.ndarray]:
-    """The n-gram's training data: each piece in every key that keeps it in range (as the model sees)."""
-    bank = PieceBank(pieces, transpose=transpose)
-    return [bank.transposed(i, int(s)) for i in range(len(bank)) for s in bank.shifts[i]]
