@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	touch $@
 
+# The default run leaves out tests marked slow (pyproject's addopts: -m 'not slow'): end-to-end training,
+# subprocess and torchrun tests of several seconds each. test-slow runs exactly those; its -m comes after
+# addopts on pytest's command line, and the last -m given is the one pytest uses.
 test: setup
 	$(PY) -m pytest
 

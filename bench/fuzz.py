@@ -61,6 +61,7 @@ def _worker_main(conn: Connection, memory_limit_bytes: int, reader: str) -> None
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault is counted, not dumped
     module, function = reader.split(":")
     read_midi = getattr(importlib.import_module(module), function)
+    conn.send("ready")  # the per-file clock starts after this: a slow import on a loaded machine is no timeout
 
     while True:
         job = conn.recv()
@@ -81,6 +82,9 @@ def _worker_main(conn: Connection, memory_limit_bytes: int, reader: str) -> None
         conn.send((outcome, message[:300], seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
+WORKER_STARTUP_S = 120  # spawning a worker imports numpy and midigen: seconds on a busy 2-core machine
+
+
 class _Worker:
     def __init__(self, context, memory_limit_bytes: int, reader: str):
         self.context, self.memory_limit_bytes, self.reader = context, memory_limit_bytes, reader
@@ -94,6 +98,8 @@ class _Worker:
                                             daemon=True)
         self.process.start()
         child.close()
+        if not self.conn.poll(WORKER_STARTUP_S) or self.conn.recv() != "ready":
+            raise RuntimeError(f"a reader worker did not start within {WORKER_STARTUP_S} s")
 
     def restart(self) -> None:
         if self.process.is_alive():

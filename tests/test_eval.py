@@ -152,6 +152,7 @@ def distractor_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_eval_command_json(tiny_style, distractor_dir, tmp_path):
     styles, _ = tiny_style
     plots = tmp_path / "plots"

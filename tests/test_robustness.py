@@ -55,6 +55,7 @@ def _evil_reader(path, data=None):
         raise MidigenError(f"{path}: bad file")
 
 
+@pytest.mark.slow
 def test_the_pool_counts_dead_and_hung_workers_as_crashes():
     cases = [Case(f"{tag}.mid", tag.encode(), "test") for tag in ("segv", "ok", "hang", "oops", "unnamed", "bad", "ok2")]
     results = {r.name: r for r in read_all(cases, timeout_s=2, reader="tests.test_robustness:_evil_reader")}
@@ -108,6 +109,7 @@ def _mixed_corpus(real_midi_dir: Path, golden_dir: Path, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_training_skips_garbage_and_lists_it(real_midi_dir, golden_dir, tmp_path, monkeypatch):
     import midigen.training.train
     from midigen.training.train import TrainConfig, train_style
@@ -154,6 +156,7 @@ def _train_command(corpus: Path, styles: Path, steps: int, *extra: str) -> list[
             *extra]
 
 
+@pytest.mark.slow
 def test_kill_9_keeps_the_old_bundle_and_resume_continues(tiny_style, golden_dir, tmp_path):
     import json
 

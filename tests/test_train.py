@@ -83,6 +83,7 @@ def _edit_meta(folder, **changes):
     (folder / "style.json").write_text(json.dumps(meta))
 
 
+@pytest.mark.slow
 def test_interrupt_then_resume_continues_the_step_count(real_midi_dir, tmp_path):
     config = TrainConfig(**{**TINY_TRAINING, "steps": 16, "eval_every": 4, "checkpoint_every": 4})
     seen = []
@@ -108,6 +109,7 @@ def test_resume_without_checkpoint_is_a_clear_error(real_midi_dir, tmp_path):
         train_style("never-ran", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path, resume=True)
 
 
+@pytest.mark.slow
 def test_fine_tune_from_a_bundle(tiny_style, real_midi_dir, tmp_path):
     styles, _ = tiny_style
     config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
@@ -129,6 +131,7 @@ def test_bad_names_and_settings():
         TrainConfig(size="huge")
 
 
+@pytest.mark.slow
 def test_two_process_gloo_training(real_midi_dir, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MIDIGEN_CACHE": str(tmp_path / "cache")}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517"]
@@ -154,6 +157,7 @@ def two_corpora(real_midi_dir, tmp_path_factory):
     return root / "hymns", root / "tunes"
 
 
+@pytest.mark.slow
 def test_several_corpora_train_one_multi_style_bundle(two_corpora, tmp_path):
     config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
     meta = train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
@@ -166,6 +170,7 @@ def test_several_corpora_train_one_multi_style_bundle(two_corpora, tmp_path):
     assert pooled["bits_per_note"] == pytest.approx(weighted, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_train_fine_tunes_base_by_default_and_reuses_its_style_slot(two_corpora, tmp_path):
     config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
     train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
@@ -180,6 +185,7 @@ def test_train_fine_tunes_base_by_default_and_reuses_its_style_slot(two_corpora,
     assert scratch["training"]["from_style"] is None and scratch["training"]["style_slot"] is None
 
 
+@pytest.mark.slow
 def test_a_base_of_another_size_is_not_used_by_default(two_corpora, tmp_path):
     config = TrainConfig(**{**TINY_TRAINING, "steps": 4, "eval_every": 4})
     train_style("base", list(two_corpora), config, styles_dir=tmp_path, from_style="none")
@@ -234,6 +240,7 @@ def test_a_style_json_that_lies_about_the_model_is_refused_before_building_it(ti
         load_bundle(copy)
 
 
+@pytest.mark.slow
 def test_a_bundle_of_an_older_vocabulary_is_refused_for_composing_and_grown_for_fine_tuning(tiny_style, real_midi_dir, tmp_path):
     """A format-1 bundle (the ids before Chord, Hole and Fill were appended) is fine-tuned forward."""
     styles, meta = tiny_style
