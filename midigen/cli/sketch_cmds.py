@@ -26,6 +26,17 @@ _input_options = option_group(style_option(for_input=True), key_option(for_input
                               output_options)
 
 
+def _run(request, sample_file, write_files, describe, *, input_path, style, styles_dir, output, force, wav, png,
+         soundfont) -> None:
+    """The three commands' common course: check the outputs, sample, write each take and say what it holds
+    (``describe(take, source)``), then the previews of the first take."""
+    check_outputs(output, request.variations, force, wav, png)
+    source, takes = sample_file(style, input_path, request, styles_dir=styles_dir)
+    for path, take in zip(write_files(source, takes, output, force=force), takes):
+        click.echo(f"{path}: {describe(take, source)}")
+    write_previews(takes[0], wav, png, soundfont)
+
+
 @click.command("continue")
 @click.argument("input_path", metavar="IN.mid", type=click.Path(dir_okay=False))
 @click.option("--bars", type=int, required=True, help="Bars to add after the input's last bar.")
@@ -44,13 +55,14 @@ def continue_(input_path, bars, range_, style, key, output, force, wav, png, sou
 
     request = ContinueRequest(bars=bars, key=parse_key(key) if key else None,
                               pitch_range=parse_range(range_) if range_ else None, **sampling)
-    check_outputs(output, request.variations, force, wav, png)
-    source, takes = continue_file(style, input_path, request, styles_dir=styles_dir)
-    for path, take in zip(write_continuations(source, takes, output, force=force), takes):
+
+    def describe(take, source):
         p = take.provenance
-        click.echo(f"{path}: {p['input_bars']} bars of {source.path.name} kept, {p['bars']} new bars of {p['time_sig']} "
-                   f"in {p['key']} ({len(new_notes(take, source.piece.end_steps))} notes; {p['style']}, seed {p['seed']})")
-    write_previews(takes[0], wav, png, soundfont)
+        return (f"{p['input_bars']} bars of {source.path.name} kept, {p['bars']} new bars of {p['time_sig']} in {p['key']} "
+                f"({len(new_notes(take, source.piece.end_steps))} notes; {p['style']}, seed {p['seed']})")
+
+    _run(request, continue_file, write_continuations, describe, input_path=input_path, style=style, styles_dir=styles_dir,
+         output=output, force=force, wav=wav, png=png, soundfont=soundfont)
 
 
 @click.command()
@@ -75,14 +87,18 @@ def infill(input_path, bars_, tracks, range_, style, key, output, force, wav, pn
     first_bar, n_bars = parse_bars(bars_)
     request = InfillRequest(first_bar=first_bar, n_bars=n_bars, tracks=parse_tracks(tracks), key=parse_key(key) if key else None,
                             pitch_range=parse_range(range_) if range_ else None, **sampling)
-    check_outputs(output, request.variations, force, wav, png)
-    source, takes = infill_file(style, input_path, request, styles_dir=styles_dir)
-    for path, take in zip(write_infills(source, takes, request, output, force=force), takes):
+
+    def describe(take, source):
         p = take.provenance
         which = "all tracks" if p["tracks"] is None else "tracks " + ",".join(map(str, p["tracks"]))
-        click.echo(f"{path}: bars {p['bars']} of {source.path.name} rewritten on {which}, the rest kept "
-                   f"({len(take.piece.meta['new_notes'])} new notes in {p['key']}; {p['style']}, seed {p['seed']})")
-    write_previews(takes[0], wav, png, soundfont)
+        return (f"bars {p['bars']} of {source.path.name} rewritten on {which}, the rest kept "
+                f"({len(take.piece.meta['new_notes'])} new notes in {p['key']}; {p['style']}, seed {p['seed']})")
+
+    def write(source, takes, output, force):
+        return write_infills(source, takes, request, output, force=force)
+
+    _run(request, infill_file, write, describe, input_path=input_path, style=style, styles_dir=styles_dir,
+         output=output, force=force, wav=wav, png=png, soundfont=soundfont)
 
 
 @click.command()
@@ -100,10 +116,11 @@ def harmonize(input_path, style, key, output, force, wav, png, soundfont, styles
     from ..tasks.harmonize import HarmonizeRequest, harmonize_file, write_harmonizations
 
     request = HarmonizeRequest(key=parse_key(key) if key else None, **sampling)
-    check_outputs(output, request.variations, force, wav, png)
-    source, takes = harmonize_file(style, input_path, request, styles_dir=styles_dir)
-    for path, take in zip(write_harmonizations(source, takes, output, force=force), takes):
+
+    def describe(take, source):
         p = take.provenance
-        click.echo(f"{path}: {source.path.name} harmonized as {', '.join(p['parts'])}, {p['bars']} bars of {p['time_sig']} "
-                   f"in {p['key']} ({take.piece.n_notes} notes; {p['style']}, seed {p['seed']})")
-    write_previews(takes[0], wav, png, soundfont)
+        return (f"{source.path.name} harmonized as {', '.join(p['parts'])}, {p['bars']} bars of {p['time_sig']} in {p['key']} "
+                f"({take.piece.n_notes} notes; {p['style']}, seed {p['seed']})")
+
+    _run(request, harmonize_file, write_harmonizations, describe, input_path=input_path, style=style,
+         styles_dir=styles_dir, output=output, force=force, wav=wav, png=png, soundfont=soundfont)
