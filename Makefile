@@ -57,6 +57,7 @@ demo: setup
 
 corpora: setup
 	for c in $(CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
+	$(PY) -m midigen corpus import mma corpora/mma
 
 # Rebuild the shipped style bundles exactly as they were made (see styles/README.md for timings): the
 # multi-style base from five corpora, then each style fine-tuned from it. Palestrina is not shipped (its

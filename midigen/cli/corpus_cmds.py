@@ -1,6 +1,7 @@
-"""``midigen corpus``: import music21's corpora, show a folder's statistics, split it by tune family."""
+"""``midigen corpus``: import music21's corpora or render MMA band grooves, show a folder's statistics, split it."""
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
@@ -40,6 +41,51 @@ def import_music21(collection: str, out_dir: str, workers: int, limit: int | Non
         report = import_collection(collection, out_dir, workers=workers, limit=limit, progress=progress)
     click.echo(f"{report.written} written, {report.skipped_existing} already there, {len(report.failed)} failed "
                f"-> {report.manifest_path}")
+    for failure in report.failed:
+        click.echo(f"  failed: {failure['source']}: {failure['reason']}")
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """("jazz", "latin") from "jazz,latin"; None when not given."""
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    return names or None
+
+
+@import_.command("mma")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--genres", help="Only these genres, comma-separated (e.g. jazz,latin).")
+@click.option("--libraries", help="MMA groove libraries, comma-separated [default: stdlib,casio,yamaha,kara,pflib,alexis; "
+              "zoom holds drum-machine patterns only].")
+@click.option("--files", help="Only these groove files, comma-separated (e.g. stdlib/swing,stdlib/bossanova).")
+@click.option("--songs-per-file", default=12, show_default=True, type=click.IntRange(min=1),
+              help="Songs per groove file (at least one per main groove).")
+@click.option("--seed", default=0, show_default=True, help="Seed of charts, keys, tempos and MMA's humanising.")
+@click.option("--limit", type=click.IntRange(min=1), help="Render only the first N songs (one per groove file first).")
+@click.option("--workers", default=2, show_default=True, help="mma processes running in parallel.")
+def import_mma(out_dir: str, genres: str | None, libraries: str | None, files: str | None, songs_per_file: int, seed: int,
+               limit: int | None, workers: int) -> None:
+    """Render band grooves of MMA (Musical MIDI Accompaniment) over chord charts into OUT_DIR, with manifest.json.
+
+    Needs the `mma` program (Debian/Ubuntu: sudo apt-get install mma). Genres: jazz, swing, trad-jazz,
+    show, ballad, latin, rock, pop, funk, blues, country, waltz, march, folk, gospel, reggae, electronic.
+
+    Example: midigen corpus import mma corpora/mma --genres jazz,latin
+    """
+    from ..corpus.mma import import_mma as run_import
+
+    with contextlib.ExitStack() as scan_bar, progress_bar("render", unit="song") as render_progress:
+        probe_progress = scan_bar.enter_context(progress_bar("scan grooves", unit="file"))
+
+        def progress(done: int, total: int) -> None:
+            scan_bar.close()  # the scan is over when rendering starts: finish its bar first
+            render_progress(done, total)
+
+        report = run_import(out_dir, genres=_names(genres), libraries=_names(libraries), files=_names(files),
+                            songs_per_file=songs_per_file, seed=seed, limit=limit, workers=workers, progress=progress,
+                            probe_progress=probe_progress)
+    click.echo(f"{report.written} written, {report.skipped_existing} already there, {len(report.failed)} failed or not used "
+               f"in {report.seconds:.0f} s -> {report.manifest_path}")
+    click.echo("  " + ", ".join(f"{genre} {n}" for genre, n in report.genres.items()))
     for failure in report.failed:
         click.echo(f"  failed: {failure['source']}: {failure['reason']}")
 

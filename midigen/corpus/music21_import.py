@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ..music.keys import KEY_NAMES, pitch_class_histogram
 from ..music.piece import DURATION, PITCH, TRACK
 from .music21_keys import decide_key
 from .music21_score import copy_repeated_time_signatures, pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
+from .parallel import unordered_map
 
 LICENCE_NOTE = ("Encodings from the corpus shipped with the music21 package (BSD-licensed software; the corpus is "
                 "distributed with the encoders' permission and 'some encodings may not be used for commercial "
@@ -198,19 +198,6 @@ def _import_piece(job: tuple[str, str, str, str]) -> dict:
 CHECKPOINT_EVERY_PIECES = 100  # manifest.json is rewritten this often, so an interrupted import resumes
 
 
-def _results(todo: list[tuple[str, str, str, str]], workers: int) -> Iterator[dict]:
-    """Manifest entries (or failures) as pieces finish: in ``workers`` processes, or in this one for 1."""
-    if workers <= 1 or len(todo) <= 1:
-        yield from map(_import_one, todo)
-        return
-    pool = ProcessPoolExecutor(workers)
-    try:
-        for future in as_completed([pool.submit(_import_one, job) for job in todo]):
-            yield future.result()
-    finally:  # on Ctrl-C or an error: drop the queued pieces instead of waiting for them all
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def import_collection(name: str, out_dir: str | Path, *, workers: int = 2, limit: int | None = None,
                       progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Write one MIDI file per piece of a collection into ``out_dir``, with manifest.json and SOURCE.md.
@@ -234,7 +221,7 @@ def import_collection(name: str, out_dir: str | Path, *, workers: int = 2, limit
     if progress:
         progress(skipped, len(refs))
     try:
-        for done, result in enumerate(_results(todo, workers), start=skipped + 1):
+        for done, result in enumerate(unordered_map(_import_one, todo, workers), start=skipped + 1):
             (failed if "reason" in result else entries).append(result)
             if progress:
                 progress(done, len(refs))
