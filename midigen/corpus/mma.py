@@ -31,12 +31,11 @@ from ..music.piece import DURATION, PITCH, START, TRACK, floor_durations
 from . import mma_library as lib
 from .mma_charts import CHARTS, GENRES, progression_text, transpose_bars
 from .mma_plan import DEFAULT_SONGS_PER_FILE, Song, chart_split, plan_songs, songs_of_file
-from .parallel import unordered_map
+from .parallel import collect
 
 IMPORT_FORMAT = 2
 RENDER_TIMEOUT_S = 60
 LOWEST_PITCH, HIGHEST_PITCH = 23, 108  # B0 (a 5-string bass's low string) .. C8 (the piano's top)
-CHECKPOINT_EVERY_PIECES = 100
 PROBE_CACHE = ".mma-grooves.json"  # hidden: corpus readers skip it
 COLLECTION = "mma"
 DESCRIPTION = ("Band accompaniment rendered by MMA (Musical MIDI Accompaniment) from its groove library over chord charts "
@@ -291,17 +290,9 @@ def import_mma(out_dir: str | Path, *, genres: tuple[str, ...] | None = None, li
     settings = {"seed": seed, "songs_per_file": songs_per_file, "genres": list(genres or []), "libraries": list(libraries or []),
                 "files": list(files or []), "limit": limit}
     not_imported = probe_failed + not_used
-    if progress:
-        progress(skipped, len(songs))
-    try:
-        for done, result in enumerate(unordered_map(_render_job, todo, workers), start=skipped + 1):
-            (failed if "reason" in result else entries).append(result)
-            if progress:
-                progress(done, len(songs))
-            if done % CHECKPOINT_EVERY_PIECES == 0:
-                _write_manifest(install, out_dir, settings, entries, failed, not_imported, unmapped)
-    finally:
-        manifest_path = _write_manifest(install, out_dir, settings, entries, failed, not_imported, unmapped)
+    manifest_path = collect(_render_job, todo, workers, entries, failed, done_before=skipped, total=len(songs),
+                            progress=progress,
+                            checkpoint=lambda: _write_manifest(install, out_dir, settings, entries, failed, not_imported, unmapped))
     genre_counts = dict(sorted(Counter(e["genre"] for e in entries).items()))
     return ImportReport(len(entries) - skipped - len(earlier), skipped, sorted(failed, key=lambda f: f["source"]) + not_imported,
                         manifest_path, genre_counts, time.monotonic() - started)

@@ -22,7 +22,7 @@ from ..music.keys import KEY_NAMES, pitch_class_histogram
 from ..music.piece import DURATION, PITCH, TRACK
 from .music21_keys import decide_key
 from .music21_score import copy_repeated_time_signatures, pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
-from .parallel import unordered_map
+from .parallel import collect
 
 LICENCE_NOTE = ("Encodings from the corpus shipped with the music21 package (BSD-licensed software; the corpus is "
                 "distributed with the encoders' permission and 'some encodings may not be used for commercial "
@@ -195,7 +195,6 @@ def _import_piece(job: tuple[str, str, str, str]) -> dict:
         return {"source": source, "reason": reason}
 
 
-CHECKPOINT_EVERY_PIECES = 100  # manifest.json is rewritten this often, so an interrupted import resumes
 
 
 def import_collection(name: str, out_dir: str | Path, *, workers: int = 2, limit: int | None = None,
@@ -218,17 +217,8 @@ def import_collection(name: str, out_dir: str | Path, *, workers: int = 2, limit
         else:
             todo.append((ref.source, ref.file_name, str(out_dir), c.key_profile))
     skipped = len(entries)
-    if progress:
-        progress(skipped, len(refs))
-    try:
-        for done, result in enumerate(unordered_map(_import_one, todo, workers), start=skipped + 1):
-            (failed if "reason" in result else entries).append(result)
-            if progress:
-                progress(done, len(refs))
-            if done % CHECKPOINT_EVERY_PIECES == 0:
-                _write_manifest(c, out_dir, limit, entries, failed)
-    finally:
-        manifest_path = _write_manifest(c, out_dir, limit, entries, failed)
+    manifest_path = collect(_import_one, todo, workers, entries, failed, done_before=skipped, total=len(refs),
+                            progress=progress, checkpoint=lambda: _write_manifest(c, out_dir, limit, entries, failed))
     return ImportReport(len(entries) - skipped, skipped, sorted(failed, key=_source_order), manifest_path)
 
 

@@ -1,4 +1,4 @@
-"""Corpus imports in worker processes: one job a piece, results as they finish."""
+"""Corpus imports in worker processes: one job a piece, results as they finish, the manifest checkpointed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -16,3 +16,26 @@ def unordered_map(function: Callable, jobs: list, workers: int) -> Iterator:
             yield future.result()
     finally:  # on Ctrl-C or an error: drop the queued jobs instead of waiting for them all
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+CHECKPOINT_EVERY_PIECES = 100  # an import's manifest is rewritten this often, so an interrupted import resumes
+
+
+def collect(function: Callable, jobs: list, workers: int, entries: list, failed: list, *, done_before: int, total: int,
+            progress: Callable[[int, int], None] | None, checkpoint: Callable[[], object]):
+    """Run an import's jobs: each result goes to ``failed`` (it has a "reason") or to ``entries``;
+    ``progress(done, total)`` after each; ``checkpoint()`` (the manifest write) every
+    ``CHECKPOINT_EVERY_PIECES`` results and once at the end, even when interrupted. Returns what the last
+    checkpoint returned."""
+    if progress:
+        progress(done_before, total)
+    try:
+        for done, result in enumerate(unordered_map(function, jobs, workers), start=done_before + 1):
+            (failed if "reason" in result else entries).append(result)
+            if progress:
+                progress(done, total)
+            if done % CHECKPOINT_EVERY_PIECES == 0:
+                checkpoint()
+    finally:
+        last = checkpoint()
+    return last
