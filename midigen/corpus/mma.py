@@ -20,7 +20,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MidigenError
@@ -29,9 +28,9 @@ from ..midi.files import read_midi, write_midi
 from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, PITCH, START, TRACK, floor_durations
 from . import mma_library as lib
+from .importing import ImportReport, collect
 from .mma_charts import CHARTS, GENRES, progression_text, transpose_bars
 from .mma_plan import DEFAULT_SONGS_PER_FILE, Song, chart_split, plan_songs, songs_of_file
-from .parallel import collect
 
 IMPORT_FORMAT = 2
 RENDER_TIMEOUT_S = 60
@@ -40,16 +39,6 @@ PROBE_CACHE = ".mma-grooves.json"  # hidden: corpus readers skip it
 COLLECTION = "mma"
 DESCRIPTION = ("Band accompaniment rendered by MMA (Musical MIDI Accompaniment) from its groove library over chord charts "
                "in each genre's idiom: drums (channel 10), bass, comping and pads")
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    written: int
-    skipped_existing: int
-    failed: list[dict]
-    manifest_path: Path
-    genres: dict[str, int]
-    seconds: float
 
 
 # --- the library, probed --------------------------------------------------------------------------

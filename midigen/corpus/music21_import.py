@@ -20,9 +20,9 @@ from ..fsutil import atomic_write_json, atomic_write_text
 from ..midi.files import read_midi, write_midi
 from ..music.keys import KEY_NAMES, pitch_class_histogram
 from ..music.piece import DURATION, PITCH, TRACK
+from .importing import ImportReport, collect
 from .music21_keys import decide_key
 from .music21_score import copy_repeated_time_signatures, pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
-from .parallel import collect
 
 LICENCE_NOTE = ("Encodings from the corpus shipped with the music21 package (BSD-licensed software; the corpus is "
                 "distributed with the encoders' permission and 'some encodings may not be used for commercial "
@@ -79,14 +79,6 @@ COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
 class PieceRef:
     source: str  # path inside music21/corpus, with "#X" for a tune of an ABC book
     file_name: str  # the MIDI file this piece becomes
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    written: int
-    skipped_existing: int
-    failed: list[dict]
-    manifest_path: Path
 
 
 def corpus_root() -> Path:

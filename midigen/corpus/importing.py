@@ -1,8 +1,20 @@
-"""Corpus imports in worker processes: one job a piece, results as they finish, the manifest checkpointed."""
+"""What every corpus import shares: worker processes, one job a piece, the manifest checkpointed, a report."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    written: int
+    skipped_existing: int
+    failed: list[dict]
+    manifest_path: Path
+    genres: dict[str, int] = field(default_factory=dict)  # pieces per genre, where the source has genres
+    seconds: float | None = None
 
 
 def unordered_map(function: Callable, jobs: list, workers: int) -> Iterator:
