@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese palestrina
 
-.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles clean-cache
+.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles style-jazz clean-cache
 
 setup: $(VENV)/.installed
 
@@ -70,6 +70,17 @@ styles: setup
 	for c in $(BASE_CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
 	$(PY) -m midigen train --style base $(addprefix corpora/,$(BASE_CORPORA)) $(BASE_TRAINING)
 	for s in $(SHIPPED); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} $(FINE_TUNING) || exit 1; done
+	$(MAKE) style-jazz
+
+# The band style: MMA's jazz and swing grooves (corpus import mma), trained from scratch (the folk/chorale
+# base has seen no drums, bass or comping: fine-tuned from it, the loss was 7.2 nats/token after 5 steps
+# against 6.6 from scratch), 400 steps as a warm-up bundle in build/, then 900 more from it at 6e-4.
+# ~45 minutes on the 2-core CPU.
+JAZZ_BATCHES := --batch-size 8 --seq-len 512 --seed 0
+style-jazz: setup
+	$(PY) -m midigen corpus import mma corpora/mma-jazz --genres jazz,swing
+	$(PY) -m midigen train --style jazz-warmup corpora/mma-jazz --from none --steps 400 --eval-every 100 $(JAZZ_BATCHES) --styles-dir build/styles
+	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style jazz corpora/mma-jazz --from jazz-warmup --lr 6e-4 --steps 900 --eval-every 300 $(JAZZ_BATCHES) --styles-dir styles
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}

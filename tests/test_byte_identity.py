@@ -32,6 +32,7 @@ RUNS = {  # name -> the arguments after `midigen` (plus --styles-dir and -o)
     "compose-german-folk": ["compose", "--style", "german-folk", "--bars", "4", "--seed", "4", "--temperature", "0.8",
                             "--top-p", "0.9"],
     "compose-chinese-folk": ["compose", "--style", "chinese-folk", "--bars", "4", "--seed", "5"],
+    "compose-jazz": ["compose", "--style", "jazz", "--bars", "4", "--key", "F major", "--tempo", "140", "--seed", "9"],
     "continue-irish-folk": ["continue", f"{G}/scale_in_c.mid", "--style", "irish-folk", "--bars", "2", "--seed", "6"],
     "infill-bach-chorales": ["infill", f"{G}/triplets_tempo_meter_change.mid", "--style", "bach-chorales", "--bars", "1-1",
                              "--seed", "7"],
@@ -42,6 +43,7 @@ PINNED = {  # pinned on 2026-12-02, before the reorganisation into subpackages
     "compose-bach-chorales": ["ff86d2de957931367150bdeda4714470e075dbbd90a3430b0cee7d9e095160f1",
                               "b5c496e7bb3f62d15ecaf878821600ef379f53ec8520e67d7b1def025be6ed44"],
     "compose-chinese-folk": ["5e03e3ca9d9ed206dfb71d9efa5a1aaf9a85ddb0436c77d31f5deaf57d16c9ff"],
+    "compose-jazz": ["436889922ad10c50ac0954cbec8569b1daab388fc4f226c91d0053a6070af59a"],  # pinned when jazz shipped
     "compose-fiddle": ["be5094e701e29bb1821118944cf8a254bf599f143da2117bb571d070e6d4d6f8"],
     "compose-german-folk": ["3d59f452d32f6e29317246e78ca7d5304ec9864e19a2ec3880136b5d46473592"],
     "compose-irish-folk": ["776675cec6b946eb52f527b84c9badc036b7cbcb92b6232f9f9e0d4516ce0fb2"],
