@@ -15,7 +15,7 @@ tests/test_layering.py):
     model/      the Transformer, its numpy decoder for CPU sampling, the n-gram baseline; ids only
     corpus/     folders of music read and tokenized (cached), split by tune family, counted; corpus imports
     styles/     bundles on disk: where they are found, what style.json says, archives, the parts a style writes
-    training/   corpora to batches, the training loop, checkpoints, DDP, held-out likelihood; installs a bundle
+    training/   the config, corpora to batches, the loop, checkpoints, DDP, held-out likelihood; installs a bundle
     sampling/   the batched sampler, its constraint masks, and the locks that force given notes
     tasks/      compose, continue, infill, harmonize: one request in, takes out (one sampling skeleton)
     media/      previews of a piece: audio (FluidSynth or sine tones) and a piano-roll picture

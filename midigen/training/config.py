@@ -1,0 +1,84 @@
+"""``TrainConfig``: everything that decides how a style is trained, validated in one place.
+
+A bundle stores it as JSON in ``style.json`` (``to_dict``/``from_dict``), so a run can be read back and
+repeated; ``resolved`` decides the defaults that depend on whether the run starts from trained weights.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import MidigenError
+from ..model.config import SIZES
+from ..tokens.vocab import VOCAB
+
+SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides how a style is trained; stored in the bundle's ``style.json``."""
+
+    size: str = "small"
+    steps: int = 1500
+    batch_size: int = 16
+    seq_len: int = 512
+    lr: float | None = None  # None: 1e-3 from scratch, 3e-4 when fine-tuning (see ``resolved``)
+    min_lr_ratio: float = 0.1
+    warmup_steps: int | None = None  # None: a tenth of the steps, at most 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    dropout: float = 0.1
+    eval_every: int = 250
+    patience: int = 4  # evaluations without improvement before stopping
+    checkpoint_every: int = 250
+    seed: int = 0
+    transpose: bool = True
+    device: str = "auto"
+    ngram_order: int = 4
+    style_slot: int | None = None  # Style token of a one-style bundle; multi-style bundles number their corpora
+    infill_share: float = 0.4  # pieces drawn in the infill form (a span moved behind Hole/Fill): `midigen infill`
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.size not in SIZES:
+            problems.append(f"size must be one of {', '.join(SIZES)}")
+        for name in ("steps", "batch_size", "seq_len", "eval_every", "checkpoint_every", "patience", "ngram_order"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        if self.seq_len < 64:
+            problems.append("seq_len must be at least 64")
+        if self.lr is not None and not 0 < self.lr < 1:
+            problems.append("lr must be in (0, 1)")
+        if not 0 <= self.dropout < 1:
+            problems.append("dropout must be in [0, 1)")
+        if not 0 <= self.infill_share <= 1:
+            problems.append("infill_share must be in [0, 1]")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            problems.append("warmup_steps must be >= 0")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            problems.append("device must be auto, cpu or cuda")
+        if self.style_slot is not None and not 0 <= self.style_slot < VOCAB.family_sizes["Style"]:
+            problems.append(f"style_slot must be in 0..{VOCAB.family_sizes['Style'] - 1}")
+        if problems:
+            raise MidigenError("bad training settings: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolved(self, fine_tune: bool) -> TrainConfig:
+        """The config with its defaults decided: a gentler peak rate when starting from trained weights."""
+        lr = self.lr if self.lr is not None else (FINE_TUNE_LR if fine_tune else SCRATCH_LR)
+        warmup = self.warmup_steps if self.warmup_steps is not None else min(100, max(1, self.steps // 10))
+        return replace(self, lr=lr, warmup_steps=warmup)
+
+    def lr_at(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
