@@ -11,11 +11,11 @@ failure). Means over pieces with 95 % bootstrap intervals.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from bench.common import save
 from midigen.evalsuite.bootstrap import mean
 from midigen.evalsuite.features import _groove_consistency, _polyphony, beat_grid
 from midigen.evalsuite.generate import generate
@@ -108,9 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.style, args.takes, args.bars, args.seed, args.styles_dir)
     print("\n".join(report(result)))
-    out = args.json or Path("bench/results") / f"band-{args.style}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    save(f"band-{args.style}", result, args.json)
 
 
 if __name__ == "__main__":

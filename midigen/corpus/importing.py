@@ -1,6 +1,7 @@
 """What every corpus import shares: worker processes, one job a piece, the manifest checkpointed, a report."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -51,3 +52,18 @@ def collect(function: Callable, jobs: list, workers: int, entries: list, failed:
     finally:
         last = checkpoint()
     return last
+
+
+def read_json_object(path: Path) -> dict:
+    """The JSON object in ``path``; {} where there is none (no file, a torn write, not an object)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def previous_entries(manifest_path: Path) -> dict[str, dict]:
+    """An earlier run's manifest entries by file name: what a rerun need not import again."""
+    return {e["file"]: e for e in read_json_object(manifest_path).get("pieces", []) if "file" in e}
+

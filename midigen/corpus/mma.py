@@ -28,7 +28,7 @@ from ..midi.files import read_midi, write_midi
 from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, PITCH, START, TRACK, floor_durations
 from . import mma_library as lib
-from .importing import ImportReport, collect
+from .importing import ImportReport, collect, previous_entries, read_json_object
 from .mma_charts import CHARTS, GENRES, progression_text, transpose_bars
 from .mma_plan import DEFAULT_SONGS_PER_FILE, Song, chart_split, plan_songs, songs_of_file
 
@@ -75,7 +75,7 @@ def probe_files(install: lib.MmaInstall, chosen: list[tuple[str, str, tuple[int,
                 progress: Callable[[int, int], None] | None = None) -> tuple[list[lib.GrooveFile], list[dict]]:
     """Every chosen file's grooves as MMA reports them (cached in ``cache_path`` by MMA version and file
     size and date), and the files MMA could not load."""
-    cache = lib.load_probe_cache(cache_path)
+    cache = read_json_object(cache_path)
     results: dict[str, tuple] = {}
     todo = []
     for path, _, _ in chosen:
@@ -264,7 +264,7 @@ def import_mma(out_dir: str | Path, *, genres: tuple[str, ...] | None = None, li
     songs, not_used = plan_songs(probed, seed, songs_per_file, limit)
     licence_short = f"MMA groove library: {install.licence}"
     manifest_path = out_dir / "manifest.json"
-    previous = {e["file"]: e for e in _read_json(manifest_path).get("pieces", []) if "file" in e}
+    previous = previous_entries(manifest_path)
     entries, failed, todo = [], [], []
     for song in songs:
         old = previous.get(song.file_name)
@@ -299,16 +299,6 @@ def _probe_enough(install, chosen, cache_path, workers, seed, songs_per_file, li
         if sum(1 for g in probed if songs_of_file(g, seed, songs_per_file)[0]) >= limit:
             break
     return probed, failed
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def licence_note(install: lib.MmaInstall) -> str:

@@ -7,7 +7,6 @@ name -> role) and ``METER_CONVENTIONS`` (MMA's beats per bar and time signature 
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -309,14 +308,6 @@ def probe_file(install: MmaInstall, path: str) -> tuple[Groove, ...]:
 def probe_cache_key(install: MmaInstall, path: str) -> str:
     stat = (install.lib_dir / f"{path}.mma").stat()
     return f"{PROBE_FORMAT}:{install.version}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def load_probe_cache(cache_path: Path) -> dict:
-    try:
-        data = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def save_probe_cache(cache_path: Path, cache: dict) -> None:

@@ -20,7 +20,7 @@ from ..fsutil import atomic_write_json, atomic_write_text
 from ..midi.files import read_midi, write_midi
 from ..music.keys import KEY_NAMES, pitch_class_histogram
 from ..music.piece import DURATION, PITCH, TRACK
-from .importing import ImportReport, collect
+from .importing import ImportReport, collect, previous_entries, read_json_object
 from .music21_keys import decide_key
 from .music21_score import copy_repeated_time_signatures, pickup_padding_quarters, score_midi_bytes, shift_midi_bytes
 
@@ -201,7 +201,7 @@ def import_collection(name: str, out_dir: str | Path, *, workers: int = 2, limit
     out_dir.mkdir(parents=True, exist_ok=True)
     refs = list_pieces(name)[:limit] if limit else list_pieces(name)
     manifest_path = out_dir / "manifest.json"
-    previous = _previous_entries(manifest_path)
+    previous = previous_entries(manifest_path)
     entries, failed, todo = [], [], []
     for ref in refs:
         if (out_dir / ref.file_name).exists() and ref.file_name in previous:
@@ -234,25 +234,12 @@ def _write_manifest(c: Collection, out_dir: Path, limit: int | None, entries: li
         "command": f"midigen corpus import music21 {name} {out_dir}" + (f" --limit {limit}" if limit else ""),
         "pieces": sorted(entries, key=lambda e: e["file"]), "failed": sorted(failed, key=_source_order),
     }
-    old = _read_json(manifest_path)
+    old = read_json_object(manifest_path)
     if "split" in old:
         manifest["split"] = old["split"]
     atomic_write_json(manifest_path, manifest)
     atomic_write_text(out_dir / "SOURCE.md", _source_md(c, manifest))
     return manifest_path
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _previous_entries(manifest_path: Path) -> dict[str, dict]:
-    return {e["file"]: e for e in _read_json(manifest_path).get("pieces", []) if "file" in e}
 
 
 def _source_md(c: Collection, manifest: dict) -> str:
