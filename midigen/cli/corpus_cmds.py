@@ -91,6 +91,24 @@ def import_mma(out_dir: str, genres: str | None, libraries: str | None, files: s
 
 
 @corpus.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.argument("dst", type=click.Path(file_okay=False))
+@click.option("--genres", required=True, help="Genres to keep, comma-separated (e.g. latin or rock,pop).")
+@click.option("--name", help="Collection name of the subset [default: DST's folder name].")
+def subset(src: str, dst: str, genres: str, name: str | None) -> None:
+    """Make DST a corpus of some genres of SRC (hard links, manifest entries and held-out split kept).
+
+    Example: midigen corpus subset corpora/mma corpora/mma-latin --genres latin
+    """
+    from ..corpus.subset import subset_corpus
+
+    report = subset_corpus(src, dst, _names(genres) or (), name)
+    genres_text = ", ".join(f"{g} {n}" for g, n in sorted(report.by_genre.items()))
+    sizes = "/".join(str(report.sizes.get(s, 0)) for s in ("train", "valid", "test"))
+    click.echo(f"{report.pieces} pieces ({genres_text}), split train/valid/test {sizes} -> {report.manifest_path}")
+
+
+@corpus.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--workers", default=2, show_default=True, help="Processes tokenizing in parallel.")

@@ -23,6 +23,7 @@ class Split:
     test: tuple[int, ...]
     n_families: int
     n_grouped: int  # pieces that share a run with at least one other piece
+    method: str = "melody family"  # or the method of a split read from the corpus's manifest ("chart family")
 
     def sizes(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in SPLIT_NAMES}
@@ -92,9 +93,30 @@ def split_dataset(dataset, seed: int = 0) -> Split:
     return family_split(melodies, [r.sha1 for r in dataset.records], seed=seed)
 
 
+def split_from_manifest(dataset, manifest_split: dict | None) -> Split | None:
+    """The split a corpus folder's manifest already holds (file lists per side, as ``corpus split`` and
+    ``corpus import mma`` write them), or None when it holds none.
+
+    A curated split wins over the family split: MMA songs share their grooves with every song rendered
+    from the same groove file, so only a split by chart keeps held-out music unheard. Files added to the
+    folder after the split was written go to training (they were never anyone's held-out set)."""
+    if not isinstance(manifest_split, dict) or not all(isinstance(manifest_split.get(s), list) for s in SPLIT_NAMES):
+        return None
+    side_of = {str(f): s for s in SPLIT_NAMES for f in manifest_split[s]}
+    sides: dict[str, list[int]] = {s: [] for s in SPLIT_NAMES}
+    for i, record in enumerate(dataset.records):
+        sides[side_of.get(record.path, "train")].append(i)
+    if not sides["train"]:
+        return None
+    seed = manifest_split.get("seed", 0)
+    return Split(seed if isinstance(seed, int) else 0, *(tuple(sides[s]) for s in SPLIT_NAMES),
+                 n_families=int(manifest_split.get("n_families", 0) or 0), n_grouped=int(manifest_split.get("n_grouped", 0) or 0),
+                 method=str(manifest_split.get("method", "manifest")))
+
+
 def split_json(dataset, split: Split) -> dict:
     files = {name: [dataset.records[i].path for i in getattr(split, name)] for name in SPLIT_NAMES}
-    return {"seed": split.seed, "run_notes": RUN_NOTES, "sizes": split.sizes(), "n_families": split.n_families,
+    return {"seed": split.seed, "method": split.method, "run_notes": RUN_NOTES, "sizes": split.sizes(), "n_families": split.n_families,
             "n_grouped": split.n_grouped, **files}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus.dataset import build_dataset
-from ..corpus.split import split_dataset, split_json
+from ..corpus.split import split_dataset, split_from_manifest, split_json
 from ..corpus.stats import CorpusStats
 from ..errors import MidigenError
 from ..tokens.tokenizer import with_style
@@ -56,15 +56,27 @@ class Corpus:
 
 
 def load_corpus(corpus_dir: str | Path, seed: int, slot: int | None = None, progress=None) -> Corpus:
+    """Tokenize a folder and split it: by the split its manifest holds (MMA's chart split, or one written
+    by ``corpus split``), else by melody family with ``seed``."""
     dataset = build_dataset(corpus_dir, progress=progress)
     if len(dataset) == 0:
         reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in dataset.skipped[:5])
         raise MidigenError(f"{corpus_dir}: no usable pieces ({len(dataset.skipped)} files skipped{': ' + reasons if reasons else ''})")
-    return Corpus(Path(corpus_dir), dataset, split_dataset(dataset, seed), CorpusStats.of(dataset.records, dataset.skipped), slot)
+    split = split_from_manifest(dataset, _read_manifest(Path(corpus_dir)).get("split")) or split_dataset(dataset, seed)
+    return Corpus(Path(corpus_dir), dataset, split, CorpusStats.of(dataset.records, dataset.skipped), slot)
+
+
+def _read_manifest(corpus_dir: Path) -> dict:
+    path = corpus_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_bytes()) if path.is_file() else {}
+    except ValueError:
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def load_corpora(corpus_dirs: list[Path], seed: int, slots: list[int | None]) -> list[Corpus]:
-    labels = [manifest_info(Path(d)).get("collection") or Path(d).resolve().name for d in corpus_dirs]
+    labels = [_label(d) for d in corpus_dirs]
     if len(set(labels)) != len(labels):
         raise MidigenError(f"the same corpus is given twice ({', '.join(labels)})")
     return [load_corpus(d, seed, slot) for d, slot in zip(corpus_dirs, slots)]
@@ -75,43 +87,64 @@ def manifest_info(corpus_dir: Path) -> dict:
     if not path.is_file():
         return {"manifest_sha1": None, "licence": "unknown (the user's own files)", "provenance": str(corpus_dir)}
     raw = path.read_bytes()
-    try:
-        manifest = json.loads(raw)
-    except ValueError:
-        manifest = {}
+    manifest = _read_manifest(Path(corpus_dir))
     return {"manifest_sha1": hashlib.sha1(raw).hexdigest(), "collection": manifest.get("collection"),
             "licence": manifest.get("licence", "unknown"), "provenance": manifest.get("provenance", str(corpus_dir)),
             "music21_version": manifest.get("music21_version")}
 
 
 def base_style_slots(meta: dict) -> dict[str, int]:
-    """{corpus label: Style slot} of a multi-style bundle; {} for a one-style bundle."""
-    return {c["label"]: c["slot"] for c in meta.get("corpora", [])}
+    """{corpus label: Style slot} of a multi-style bundle (the corpora it was trained on, and those its own
+    base was trained on that it kept the slots of); {} for a one-style bundle."""
+    return {**meta.get("inherited_slots", {}), **{c["label"]: c["slot"] for c in meta.get("corpora", [])}}
+
+
+def inherited_slots(base_meta: dict | None, corpora: list[Corpus]) -> dict[str, int]:
+    """The base's {label: slot} of the corpora a multi-style run continues the base without: their Style
+    embeddings stay in the weights, so later fine-tunes of those corpora still find them."""
+    if base_meta is None or len(corpora) < 2:
+        return {}
+    trained = {c.label for c in corpora}
+    return {label: slot for label, slot in base_style_slots(base_meta).items() if label not in trained}
 
 
 def slots_for(corpus_dirs: list[Path], base_meta: dict | None, requested: int | None) -> list[int | None]:
     """The Style slot of each corpus of a run.
 
-    Several corpora: slots 0, 1, ... in the order given. One corpus, fine-tuned from a multi-style base:
-    the base's slot for that corpus, else the first slot the base did not use. Otherwise the slot the
-    config asks for (None: no Style token), or the one the base bundle was trained with.
+    Several corpora: slots 0, 1, ... in the order given; continuing a multi-style base, a corpus it was
+    pretrained on keeps its slot and a new one takes a slot the base never used (so the styles fine-tuned
+    from the old base still find their tokens). One corpus, fine-tuned from a multi-style base: the base's
+    slot for that corpus, else the first slot the base did not use. Otherwise the slot the config asks
+    for (None: no Style token), or the one the base bundle was trained with.
     """
+    n_slots = VOCAB.family_sizes["Style"]
+    known = base_style_slots(base_meta) if base_meta is not None else {}
     if len(corpus_dirs) > 1:
-        if len(corpus_dirs) > VOCAB.family_sizes["Style"]:
-            raise MidigenError(f"at most {VOCAB.family_sizes['Style']} corpora can be trained together")
-        return list(range(len(corpus_dirs)))
+        if len(corpus_dirs) > n_slots:
+            raise MidigenError(f"at most {n_slots} corpora can be trained together")
+        if not known:
+            return list(range(len(corpus_dirs)))
+        labels = [_label(d) for d in corpus_dirs]
+        free = iter(s for s in range(n_slots) if s not in known.values())
+        slots = [known[label] if label in known else next(free, None) for label in labels]
+        if None in slots:
+            raise MidigenError(f"the base bundle and the new corpora need more than {n_slots} Style slots; train with --from none")
+        return slots
     if requested is not None or base_meta is None:
         return [requested]
-    known = base_style_slots(base_meta)
     if not known:
         return [base_meta.get("training", {}).get("style_slot")]
-    label = manifest_info(corpus_dirs[0]).get("collection") or Path(corpus_dirs[0]).resolve().name
+    label = _label(corpus_dirs[0])
     if label in known:
         return [known[label]]
-    free = [s for s in range(VOCAB.family_sizes["Style"]) if s not in known.values()]
+    free = [s for s in range(n_slots) if s not in known.values()]
     if not free:
         raise MidigenError("the base bundle uses every Style slot; train with --from none")
     return [free[0]]
+
+
+def _label(corpus_dir: Path) -> str:
+    return manifest_info(Path(corpus_dir)).get("collection") or Path(corpus_dir).resolve().name
 
 
 def piece_weights(corpora: list[Corpus]) -> np.ndarray:

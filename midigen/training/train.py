@@ -15,7 +15,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from . import checkpoint
 from . import distributed as dist
 from .batches import BatchSampler, PieceBank
 from .config import TrainConfig
-from .data import load_corpora, piece_weights, slots_for
+from .data import inherited_slots, load_corpora, piece_weights, slots_for
 from .likelihood import Likelihood, evaluate, ngram_likelihood, pool
 
 BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
@@ -116,6 +116,7 @@ class _Run:
     from_style: str | None  # the base bundle's name; None from scratch
     command: str | None
     report: Callable[[Progress], object] | None  # rank 0's progress callback; None on other ranks
+    inherited_slots: dict = field(default_factory=dict)  # {label: slot} of the base's corpora not trained again
 
     def say(self, step: int, message: str) -> None:
         """A line for the user between steps (the caller shows ``Progress.message`` as text)."""
@@ -150,7 +151,7 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     target = default_write_dir(styles_dir) / name
     run = _Run(name=name, config=config, corpora=corpora, target=target, work=target.parent / f".train-{name}",
                device=device, rank=rank, world=world, from_style=base.name if base else None, command=command,
-               report=progress if rank == 0 else None)
+               report=progress if rank == 0 else None, inherited_slots=inherited_slots(base.meta if base else None, corpora))
     if note:  # said once the corpus is known to be usable, so that a bad folder is one line
         run.say(0, note)
     model = _model_for(base, config, device)
@@ -334,6 +335,8 @@ def _style_meta(run: _Run, outcome: _Outcome, per_corpus: list[dict]) -> dict:
     if len(corpora) > 1:
         meta["training"]["style_slot"] = None
         meta["corpora"] = [{**c.to_json(), "metrics": m} for c, m in zip(corpora, per_corpus)]
+        if run.inherited_slots:
+            meta["inherited_slots"] = run.inherited_slots
         for entry in meta["corpora"]:
             del entry["stats"]["skipped"]  # listed once, in the pooled statistics
     else:
