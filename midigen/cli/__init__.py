@@ -48,9 +48,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import compose_cmd, corpus_cmds, eval_cmd, media_cmds, sketch_cmds, styles_cmds, tokenize_cmd, train_cmd
+    from . import compose_cmd, corpus_cmds, eval_cmd, media_cmds, serve_cmd, sketch_cmds, styles_cmds, tokenize_cmd, train_cmd
 
-    for module in (corpus_cmds, tokenize_cmd, train_cmd, compose_cmd, sketch_cmds, eval_cmd, styles_cmds, media_cmds):
+    for module in (corpus_cmds, tokenize_cmd, train_cmd, compose_cmd, sketch_cmds, eval_cmd, styles_cmds, media_cmds, serve_cmd):
         module.register(main)
 
 
