@@ -24,9 +24,9 @@ from ..music.keys import DEFAULT_KEY_PROFILE
 from ..music.piece import PITCH, START, TRACK, Piece
 from ..tokens.tokenizer import encode
 from ..tokens.vocab import TOKENIZER_FORMAT, VOCAB
-from .reader import Skipped, find_music_files, load_piece
+from .reader import LoadedPiece, Skipped, find_music_files, load_pieces, reading_notes
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: a file may hold several pieces (ABC books); records say what reading changed
 
 
 def default_cache_dir() -> Path:
@@ -59,6 +59,8 @@ class PieceRecord:
     quarters: float  # length in quarter notes
     pitch_low: int  # lowest and highest pitch of the melodic tracks (0, 0 if none)
     pitch_high: int
+    tune: str = ""  # "" for a whole file; the tune of an ABC book ("2" for X:2), then ``path`` ends "#2"
+    reading: tuple[str, ...] = ()  # what reading changed (``reader.reading_notes``): clamped bytes, split bars...
 
 
 def melody_of(piece: Piece) -> np.ndarray:
@@ -76,19 +78,25 @@ def melody_of(piece: Piece) -> np.ndarray:
     return voice[first_at_onset, PITCH].astype(np.int8)
 
 
-def _tokenize_file(args: tuple[str, str]) -> tuple[str, dict | str]:
-    """Worker: (path, sha1) -> (sha1, entry) or (sha1, reason it was skipped)."""
+def _tokenize_file(args: tuple[str, str]) -> tuple[str, list[tuple[str, dict | str]] | str]:
+    """Worker: (path, key profile) -> (path, [(tune, entry or the reason that tune was skipped)]) or
+    (path, the reason the file was skipped)."""
     path, key_profile = args
     try:
-        piece, n_in = load_piece(path, key_profile)
+        loaded = load_pieces(path, key_profile)
     except MidigenError as e:
         return path, str(e)
-    ids = encode(piece)
-    return path, {
-        "ids": ids,
+    return path, [(item.tune, _entry(item)) if isinstance(item, LoadedPiece) else (item.path.rpartition("#")[2], item.reason)
+                  for item in loaded]
+
+
+def _entry(item: LoadedPiece) -> dict:
+    piece = item.piece
+    return {
+        "ids": encode(piece),
         "melody": melody_of(piece),
         "n_notes": piece.n_notes,
-        "n_in": n_in,
+        "n_in": item.n_in,
         "n_bars": piece.n_bars,
         "key": piece.key,
         "meter": f"{piece.meters[0][1]}/{piece.meters[0][2]}",
@@ -96,6 +104,8 @@ def _tokenize_file(args: tuple[str, str]) -> tuple[str, dict | str]:
         "programs": tuple(t.program_token_value for t in piece.tracks),
         "quarters": piece.end_steps / 12.0,
         **_pitch_range(piece),
+        "tune": item.tune,
+        "reading": tuple(reading_notes(piece)),
     }
 
 
@@ -149,8 +159,11 @@ def build_dataset(root: str | Path, *, cache_dir: str | Path | None = None, work
     old = _load_index(store)
     old_tokens = np.memmap(store / "tokens.bin", dtype=np.int16, mode="r") if (store / "tokens.bin").exists() and old["records"] else None
     old_melody = np.memmap(store / "melody.bin", dtype=np.int8, mode="r") if (store / "melody.bin").exists() and old["records"] else None
-    by_sha = {r["sha1"]: r for r in old["records"]}
-    skipped_by_sha = {s["sha1"]: s["reason"] for s in old["skipped"]}
+    cached: dict[str, list[tuple[str, dict | str]]] = {}  # sha1 -> [(tune, record or reason)], as _tokenize_file
+    for r in old["records"]:
+        cached.setdefault(r["sha1"], []).append((r.get("tune", ""), r))
+    for s in old["skipped"]:
+        cached.setdefault(s["sha1"], []).append((s.get("tune", ""), s["reason"]))
 
     shas = []
     for f in files:
@@ -158,8 +171,8 @@ def build_dataset(root: str | Path, *, cache_dir: str | Path | None = None, work
             shas.append(_sha1(f))
         except OSError as e:
             shas.append(f"unreadable:{e.strerror}")
-    todo = [str(f) for f, s in zip(files, shas) if s not in by_sha and s not in skipped_by_sha and not s.startswith("unreadable:")]
-    fresh: dict[str, dict | str] = {}
+    todo = [str(f) for f, s in zip(files, shas) if s not in cached and not s.startswith("unreadable:")]
+    fresh: dict[str, list | str] = {}
     done = len(files) - len(todo)
     if progress:
         progress(done, len(files))
@@ -190,26 +203,28 @@ def build_dataset(root: str | Path, *, cache_dir: str | Path | None = None, work
             if sha.startswith("unreadable:"):
                 skipped.append(Skipped(str(f), f"cannot read: {sha.split(':', 1)[1]}"))
                 continue
-            if sha in skipped_by_sha:
-                reason = skipped_by_sha[sha]
-            elif sha in by_sha:
-                entry, reason = _cached_entry(by_sha[sha], old_tokens, old_melody), None
+            if sha in cached:
+                results = [(tune, x if isinstance(x, str) else _cached_entry(x, old_tokens, old_melody)) for tune, x in cached[sha]]
             else:
-                result = fresh[str(f)]
-                reason = result if isinstance(result, str) else None
-                entry = result if not isinstance(result, str) else None
-            if reason is not None:
-                skipped.append(Skipped(str(f), reason.split(": ", 1)[-1] if reason.startswith(str(f)) else reason))
-                skipped_json.append({"sha1": sha, "path": rel, "reason": skipped[-1].reason})
-                continue
-            ids = np.asarray(entry.pop("ids"), dtype=np.int16)
-            melody = np.asarray(entry.pop("melody"), dtype=np.int8)
-            ft.write(ids.tobytes())
-            fm.write(melody.tobytes())
-            records.append(PieceRecord(path=rel, sha1=sha, offset=offset, length=len(ids), melody_offset=melody_offset,
-                                       melody_length=len(melody), **{**entry, "programs": tuple(entry["programs"])}))
-            offset += len(ids)
-            melody_offset += len(melody)
+                results = fresh[str(f)]
+            if isinstance(results, str):  # the whole file
+                results = [("", results.split(": ", 1)[-1] if results.startswith(str(f)) else results)]
+            for tune, result in results:
+                name = f"{rel}#{tune}" if tune else rel
+                if isinstance(result, str):
+                    skipped.append(Skipped(f"{f}#{tune}" if tune else str(f), result))
+                    skipped_json.append({"sha1": sha, "path": name, "tune": tune, "reason": result})
+                    continue
+                entry = dict(result)
+                ids = np.asarray(entry.pop("ids"), dtype=np.int16)
+                melody = np.asarray(entry.pop("melody"), dtype=np.int8)
+                ft.write(ids.tobytes())
+                fm.write(melody.tobytes())
+                records.append(PieceRecord(path=name, sha1=sha, offset=offset, length=len(ids), melody_offset=melody_offset,
+                                           melody_length=len(melody), **{**entry, "programs": tuple(entry["programs"]),
+                                                                         "reading": tuple(entry.get("reading", ()))}))
+                offset += len(ids)
+                melody_offset += len(melody)
     os.replace(tmp_tokens, store / "tokens.bin")
     os.replace(tmp_melody, store / "melody.bin")
     atomic_write_json(store / "index.json", {"format": CACHE_FORMAT, "root": str(root), "fingerprint": fingerprint,

@@ -27,6 +27,7 @@ class CorpusStats:
     pitch_min: int = 127
     pitch_max: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    read_with_changes: list[dict] = field(default_factory=list)  # {"path", "notes"}: clamped bytes, split bars...
 
     def add(self, record: PieceRecord) -> None:
         self.pieces += 1
@@ -40,6 +41,8 @@ class CorpusStats:
         self.instrumentations[",".join("drums" if p == DRUM_PROGRAM else str(p) for p in record.programs)] += 1
         for program in record.programs:
             self.programs["drums" if program == DRUM_PROGRAM else str(program)] += 1
+        if record.reading:
+            self.read_with_changes.append({"path": record.path, "notes": list(record.reading)})
         if record.pitch_high:
             self.pitch_min = min(self.pitch_min, record.pitch_low)
             self.pitch_max = max(self.pitch_max, record.pitch_high)
@@ -76,6 +79,9 @@ class CorpusStats:
         ]
         if self.pieces:
             lines.append(f"pitch range: {self.pitch_min}-{self.pitch_max}")
+        if self.read_with_changes:
+            lines.append(f"read with changes: {len(self.read_with_changes)}")
+            lines += [f"  {r['path']}: {'; '.join(r['notes'])}" for r in self.read_with_changes]
         lines.append(f"skipped: {len(self.skipped)}")
         lines += [f"  {s.path}: {s.reason}" for s in self.skipped]
         return lines

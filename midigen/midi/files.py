@@ -2,8 +2,10 @@
 
 Reading uses symusic (a C++ MIDI parser, ~50x faster than a pure-Python one) behind our own checks of
 the file header and of the limits, so that a hostile file is refused before it reaches the parser.
-Every failure becomes one ``MidigenError`` naming the file. Writing uses mido, which gives exact
-control of every event the DAW will see.
+Every failure becomes one ``MidigenError`` naming the file. What a DAW reads is read: a data byte above 127
+(velocity 204) is clamped to 127 and counted (``meta["clamped_data_bytes"]``), and a bar longer than the
+tokens' longest (up to ``MAX_READ_BAR_QUARTERS``: 10/4, 6/2) is read as two or more bars they can say
+(``meta["split_meters"]``). Writing uses mido, which gives exact control of every event the DAW will see.
 """
 from __future__ import annotations
 
@@ -15,7 +17,14 @@ import numpy as np
 
 from ..errors import MidigenError, file_error
 from ..fsutil import atomic_write_bytes
-from ..music.grid import METERS, STEPS_PER_QUARTER, bar_length_steps, check_meter
+from ..music.grid import (
+    METER_DENOMINATORS,
+    METERS,
+    STEPS_PER_QUARTER,
+    bar_length_steps,
+    check_read_meter,
+    split_bar,
+)
 from ..music.keys import key_from_signature, mido_key_name
 from ..music.piece import (
     DURATION,
@@ -69,10 +78,15 @@ def ticks_to_steps(ticks: np.ndarray, tpq: int) -> np.ndarray:
 
 
 def normalize_meter(numerator: int, denominator: int) -> tuple[int, int]:
-    """The supported spelling of a meter with the same bar (2/1 -> 4/2); unchanged if none."""
+    """The supported spelling of a meter with the same bar (2/1 -> 4/2, 3/1 -> 6/2, 8/32 -> 4/16); unchanged
+    if none."""
     for scale in (1, 2, 4, 8):
         if (numerator * scale, denominator * scale) in METERS:
             return numerator * scale, denominator * scale
+    if denominator == 1:
+        return numerator * 2, 2
+    while denominator > METER_DENOMINATORS[-1] and numerator % 2 == 0 and numerator > 0:
+        numerator, denominator = numerator // 2, denominator // 2
     return numerator, denominator
 
 
@@ -88,9 +102,93 @@ def _meter_map(events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]
         if bar > MAX_READ_BARS:
             break
         num, den = normalize_meter(num, den)
-        check_meter(num, den)  # before its bar length is divided by: 3/0 or 1/64 would divide by zero
+        check_read_meter(num, den)  # before its bar length is divided by: 3/0 or 1/64 would divide by zero
         meters.append((bar, num, den))
     return meters
+
+
+def token_meters(meters: list[tuple[int, int, int]], n_bars: int) -> tuple[list[tuple[int, int, int]], int]:
+    """(meter map, bars) with every bar the tokens cannot say split into bars they can (``split_bar``:
+    a 10/4 bar becomes two 5/4 bars, 9/4 alternates 5/4 and 4/4). Notes keep their steps."""
+    out, bar = [], 0
+    changes = [m for m in meters if m[0] < n_bars] + [(n_bars, 0, 1)]
+    for (first, num, den), (stop, _, _) in zip(changes, changes[1:]):
+        if stop <= first:
+            continue
+        parts = split_bar(num, den)
+        if len(set(parts)) == 1:
+            out.append((bar, *parts[0]))
+            bar += (stop - first) * len(parts)
+            continue
+        for _ in range(stop - first):
+            for part in parts:
+                out.append((bar, *part))
+                bar += 1
+    return out, bar
+
+
+MAX_CLAMP_BYTES = 4 * 1024 * 1024  # clamping walks the events in Python (~1 s for 4 MB of the densest events)
+_DATA_BYTES = [0] * 256  # data bytes after each status byte, as mido reads them; 0: not a channel or system message
+for _status in range(0x80, 0xF0):
+    _DATA_BYTES[_status] = 1 if 0xC0 <= _status < 0xE0 else 2
+_DATA_BYTES[0xF1] = _DATA_BYTES[0xF3] = 1
+_DATA_BYTES[0xF2] = 2
+
+
+def clamp_data_bytes(data: bytes) -> tuple[bytes, int]:
+    """(the file with every data byte of a channel message above 127 set to 127, how many were): what
+    a DAW (and mido's ``clip=True``) reads where a sequencer wrote velocity 204 or controller value 200.
+    Track chunks are walked as mido walks them (running status, meta and sysex lengths); the walk stops
+    at the first thing it cannot follow and leaves the rest to the parser."""
+    out = bytearray(data)
+    count, pos = 0, 8 + int.from_bytes(out[4:8], "big")  # after the MThd chunk
+    while pos + 8 <= len(out):
+        length = int.from_bytes(out[pos + 4:pos + 8], "big")
+        if out[pos:pos + 4] == b"MTrk":
+            count += _clamp_track(out, pos + 8, min(pos + 8 + length, len(out)))
+        pos += 8 + length
+    return bytes(out), count
+
+
+def _clamp_track(buf: bytearray, pos: int, end: int) -> int:
+    count, running, data_bytes = 0, 0, _DATA_BYTES  # running: data bytes of the running status (0: none)
+    while pos < end:
+        while buf[pos] > 127:  # delta time
+            pos += 1
+            if pos == end:
+                return count
+        pos += 1
+        if pos == end:
+            break
+        status = buf[pos]
+        if status < 0x80:  # running status: this byte is the first data byte
+            n = running
+            if not n:
+                break
+        elif status == 0xFF or status == 0xF0 or status == 0xF7:  # meta (type, length, data) or sysex (length, data)
+            pos += 2 if status == 0xFF else 1
+            length = 0
+            while pos < end:
+                length = (length << 7) | (buf[pos] & 0x7F)
+                pos += 1
+                if buf[pos - 1] < 0x80:
+                    break
+            pos += length
+            if status != 0xFF:  # meta leaves the running status alone, sysex ends it
+                running = 0
+            continue
+        else:
+            n = running = data_bytes[status]
+            if not n:
+                break
+            pos += 1
+        if pos < end and (buf[pos] > 127 or (n == 2 and pos + 1 < end and buf[pos + 1] > 127)):
+            for i in range(pos, min(pos + n, end)):
+                if buf[i] > 127:
+                    buf[i] = 127
+                    count += 1
+        pos += n
+    return count
 
 
 def read_midi(path: str | Path, data: bytes | None = None) -> tuple[Piece, int]:
@@ -115,7 +213,18 @@ def _parse(data: bytes) -> tuple[Piece, int]:
     if len(data) > MAX_FILE_BYTES:
         raise MidigenError(f"file is {len(data) / 2**20:.0f} MB (at most {MAX_FILE_BYTES // 2**20} MB)")
     _check_header(data)
-    score = Score.from_midi(data)
+    clamped = 0
+    try:
+        score = Score.from_midi(data)
+    except (RuntimeError, ValueError, IndexError, OverflowError) as e:  # "Get velocity=204": a data byte over 127?
+        if len(data) > MAX_CLAMP_BYTES:
+            hint = f" (data bytes above 127 are clamped in files of at most {MAX_CLAMP_BYTES // 2**20} MB)"
+            hint = hint if str(e).startswith("Get ") else ""
+            raise MidigenError(f"cannot read MIDI: {e}{hint}") from e
+        data, clamped = clamp_data_bytes(data)
+        if not clamped:
+            raise
+        score = Score.from_midi(data)
     tpq = int(score.ticks_per_quarter)
     n_in = sum(t.note_num() for t in score.tracks)
     if n_in > MAX_NOTES:
@@ -152,6 +261,15 @@ def _parse(data: bytes) -> tuple[Piece, int]:
     last_step = int(ends.max()) - 1
     n_bars = int(bar_index_of(last_step, meters, 1)) + 1
     check_read_bars(n_bars)
+    meta: dict = {}
+    split = {f"{num}/{den}": " ".join(f"{n}/{d}" for n, d in split_bar(num, den)) for bar, num, den in meters
+             if (num, den) not in METERS and bar < n_bars}
+    if split:
+        meta["split_meters"] = split  # "10/4": "5/4 5/4": each bar of the file is read as these bars
+        meters, n_bars = token_meters(meters, n_bars)
+        check_read_bars(n_bars)
+    if clamped:
+        meta["clamped_data_bytes"] = clamped
 
     tempo = score.tempos.numpy()
     tempos = [(int(s), 6e7 / int(m)) for s, m in zip(ticks_to_steps(tempo["time"], tpq), tempo["mspq"]) if m > 0]
@@ -160,7 +278,7 @@ def _parse(data: bytes) -> tuple[Piece, int]:
     if len(keys["time"]) and -7 <= int(keys["key"][0]) <= 7:
         key = key_from_signature(int(keys["key"][0]), int(keys["tonality"][0]) == 1)
     raw = Piece(notes=notes, tracks=tuple(tracks), meters=tuple(meters), tempos=tuple(tempos) or ((0, 120.0),),
-                key=key, n_bars=n_bars, meta={"track_names": [t.name for t in tracks]})
+                key=key, n_bars=n_bars, meta={"track_names": [t.name for t in tracks], **meta})
     return quantize(raw), n_in
 
 

@@ -13,8 +13,9 @@ import numpy as np
 from ..errors import MidigenError
 
 STEPS_PER_QUARTER = 12
-MAX_BAR_QUARTERS = 8  # longest bar: 8 quarter notes (4/2, 8/4, 16/8)
+MAX_BAR_QUARTERS = 8  # longest bar the tokens can say: 8 quarter notes (4/2, 8/4, 16/8)
 MAX_BAR_STEPS = MAX_BAR_QUARTERS * STEPS_PER_QUARTER
+MAX_READ_BAR_QUARTERS = 16  # longest bar a file may have (6/2, 10/4, 32/8): longer than 8 quarters is split (split_bar)
 MAX_TRACKS = 16
 MAX_PITCH = 127  # MIDI note numbers are 0..127
 DRUM_PROGRAM = 128  # value of the Program token that declares a drum track
@@ -73,6 +74,32 @@ def check_meter(numerator: int, denominator: int) -> int:
         return METERS.index((numerator, denominator))
     except ValueError:
         raise MidigenError(f"unsupported time signature {numerator}/{denominator} ({_METER_RULE})") from None
+
+
+def check_read_meter(numerator: int, denominator: int) -> None:
+    """MidigenError naming the limits unless a file's meter can be read (as is, or split by ``split_bar``)."""
+    if denominator in METER_DENOMINATORS and numerator >= 1:
+        quarters = numerator * 4 / denominator
+        if quarters <= MAX_READ_BAR_QUARTERS:
+            return
+        problem = f"a bar of {quarters:g} quarter notes; "
+    else:
+        problem = ""
+    raise MidigenError(f"unsupported time signature {numerator}/{denominator} ({problem}a file's meter needs numerator 1 or "
+                       f"more, denominator 1, 2, 4, 8 or 16, and bars of at most {MAX_READ_BAR_QUARTERS} quarter notes)")
+
+
+def split_bar(numerator: int, denominator: int) -> tuple[tuple[int, int], ...]:
+    """The meters of METERS that one bar of a file's meter is written as: the meter itself where the tokens
+    can say it, else as few near-equal bars as fit, the longer first (10/4 -> 5/4 5/4, 9/4 -> 5/4 4/4,
+    6/2 -> 3/2 3/2). The notes keep their times; only bar lines are added. MidigenError beyond
+    ``MAX_READ_BAR_QUARTERS``."""
+    if (numerator, denominator) in METERS:
+        return ((numerator, denominator),)
+    check_read_meter(numerator, denominator)
+    parts = max(-(-bar_length_steps(numerator, denominator) // MAX_BAR_STEPS), -(-numerator // MAX_METER_NUMERATOR))
+    size, longer = divmod(numerator, parts)
+    return tuple((size + (i < longer), denominator) for i in range(parts))
 
 
 def parse_meter(text: str) -> tuple[int, int]:
