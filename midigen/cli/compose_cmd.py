@@ -3,7 +3,19 @@ from __future__ import annotations
 
 import click
 
-from .options import check_outputs, key_option, output_options, range_option, sampling_options, style_option, write_previews
+from .options import (
+    check_outputs,
+    fit_note,
+    key_option,
+    output_options,
+    prepare_sampling,
+    range_option,
+    rank_option,
+    ranked,
+    sampling_options,
+    style_option,
+    write_previews,
+)
 
 
 def register(main: click.Group) -> None:
@@ -24,8 +36,9 @@ def register(main: click.Group) -> None:
 @click.option("--chords", help='Chord progression to write over, bar by bar, e.g. "Dm7 | G7 | Cmaj7 | %" '
                                "(several chords in a bar share it evenly; a shorter progression repeats).")
 @click.option("--chords-track", is_flag=True, help="Also write the --chords as a block-chord part.")
+@rank_option
 @output_options
-def compose(style, bars, key, tempo_bpm, time_sig, range_, program, parts, chords, chords_track, output, force, wav, png,
+def compose(style, bars, key, tempo_bpm, time_sig, range_, program, parts, chords, chords_track, rank, output, force, wav, png,
             soundfont, styles_dir, **sampling) -> None:
     """Compose new MIDI in a style, with exact bars, meter, tempo and key.
 
@@ -36,10 +49,11 @@ def compose(style, bars, key, tempo_bpm, time_sig, range_, program, parts, chord
     request = api.request_from_strings(bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, program=program,
                                        parts=parts, chords=chords, chords_track=chords_track, **sampling)
     check_outputs(output, request.variations, force, wav, png)
-    takes = api.compose(style, request, styles_dir=styles_dir)
+    bundle = prepare_sampling(style, styles_dir, request.max_copy, rank)
+    takes = ranked(bundle, api.compose(bundle, request, styles_dir=styles_dir), rank)
     for path, take in zip(api.write_takes(takes, output, force=force), takes):
         p = take.provenance
         click.echo(f"{path}: {p['bars']} bars of {p['time_sig']} in {p['key']} at {p['tempo_bpm']:g} bpm, "
                    f"{take.piece.n_notes} notes, parts {', '.join(p['parts'])}{' over ' + p['chords'] if p['chords'] else ''} "
-                   f"({p['style']}, seed {p['seed']})")
+                   f"({p['style']}, seed {p['seed']}{fit_note(take)})")
     write_previews(takes[0], wav, png, soundfont)

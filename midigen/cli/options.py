@@ -1,8 +1,9 @@
-"""The options ``compose``, ``continue``, ``infill`` and ``harmonize`` share, declared once, and what the
-output options do after sampling (check every path first, then write the previews).
+"""The options ``compose``, ``continue``, ``infill``, ``harmonize`` and ``accompany`` share, declared once,
+and what they do around sampling: check every output path first, make sure the ``--max-copy`` index is at
+hand, order the takes for ``--rank``, then write the previews.
 
-``compose`` writes a piece of its own; the other three write new notes into the user's file, so their
-help says "new pitch" and that the same *input* + style + seed gives the same file (``for_input``).
+``compose`` writes a piece of its own; the others write new notes into the user's file, so their help
+says "new pitch" and that the same *input* + style + seed gives the same file (``for_input``).
 """
 from __future__ import annotations
 
@@ -36,9 +37,15 @@ def range_option(for_input: bool):
     return click.option("--range", "range_", help=f"Every {pitch} inside this range, e.g. C3-C6.")
 
 
+def _max_copy(ctx, param, value):
+    from ..tasks.guard import parse_max_copy
+
+    return parse_max_copy(value)
+
+
 def sampling_options(for_input: bool):
-    """--seed, --temperature, --top-p, --variations and --strict-key: their parameters are named as the fields
-    of ``tasks.request.SamplingRequest``, so a command hands them on whole (``**sampling``)."""
+    """--seed, --temperature, --top-p, --variations, --strict-key and --max-copy: their parameters are named as
+    the fields of ``tasks.request.SamplingRequest``, so a command hands them on whole (``**sampling``)."""
     same, pitch = ("input + style", "new pitch") if for_input else ("style", "pitch")
     return option_group(
         click.option("--seed", type=int, default=0, show_default=True, help=f"Same {same} + seed + options = the same file."),
@@ -47,7 +54,52 @@ def sampling_options(for_input: bool):
         click.option("--variations", type=int, default=1, show_default=True,
                      help="Write K takes (OUT-1.mid ... OUT-K.mid) in one batched pass."),
         click.option("--strict-key", is_flag=True, help=f"Every {pitch} in the key (minor: natural minor plus raised 6th and 7th)."),
+        click.option("--max-copy", default="auto", show_default=True, callback=_max_copy, metavar="N|auto|off",
+                     help="No run of more than N notes of one part copied from the style's training pieces (auto: the "
+                          "style's own N, which its held-out real pieces rarely exceed; off: no guard)."),
     )
+
+
+rank_option = click.option("--rank", is_flag=True, help="Write the variations best first by style fit (real-vs-generated "
+                                                        "classifier, feature distance to the corpus, model likelihood); "
+                                                        "each take's score goes into its provenance.")
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def prepare_sampling(style: str, styles_dir, max_copy, rank: bool):
+    """Before sampling: the --max-copy index built from the corpus if the style has none at hand (a warning
+    when it cannot be and the guard is on by default); for --rank, the bundle loaded once (else the name)."""
+    from ..tasks.guard import has_copy_index
+
+    if max_copy is not None and not has_copy_index(style, styles_dir):
+        from ..evalsuite.copyindex import prepare_copy_index
+
+        warning = prepare_copy_index(style, styles_dir, max_copy, progress=echo_err)
+        if warning:
+            echo_err(f"Warning: {warning}")
+    if not rank:
+        return style
+    from ..tasks.takes import sampling_bundle
+
+    return sampling_bundle(style, styles_dir)
+
+
+def ranked(bundle, takes: list, rank: bool) -> list:
+    """The takes best first by style fit (``evalsuite.rank``), or as sampled."""
+    if not rank:
+        return takes
+    from ..evalsuite.rank import rank_takes
+
+    return rank_takes(bundle, takes, progress=echo_err)
+
+
+def fit_note(take) -> str:
+    """", style fit +0.42 (rank 1)" for a ranked take, else nothing."""
+    fit = take.provenance.get("style_fit")
+    return f", style fit {fit['score']:+.2f} (rank {take.provenance['rank']})" if fit else ""
 
 
 output_options = option_group(

@@ -5,7 +5,8 @@ proportion to how often each occurs (largest remainders, so that a small run kee
 Tempo and meter are the style's most common. Each (length, key) group is one batched ``compose`` call
 with ``variations``, seeded from the evaluation's seed and the group's position, so the whole set is a
 pure function of the bundle, the options and the seed. Every take is written to MIDI bytes, which is
-what compliance reads back.
+what compliance reads back. With ``rank`` K > 1 each sample is the best of K variations by style fit
+(``rank``), so ``eval --rank K`` measures what ``compose --variations K --rank`` writes first.
 """
 from __future__ import annotations
 
@@ -63,19 +64,25 @@ def plan(meta: dict, samples: int, bar_counts: tuple[int, ...]) -> list[tuple[in
 
 
 def generate(bundle, samples: int, bar_counts: tuple[int, ...], seed: int, *, strict_key: bool = False,
-             device: str = "cpu", progress=None) -> list[Sample]:
-    """``samples`` takes from the bundle; ``progress(done, total)`` after each batch."""
+             max_copy="auto", rank: int = 1, choose=None, device: str = "cpu", progress=None) -> list[Sample]:
+    """``samples`` takes from the bundle; ``progress(done, total)`` after each batch. With ``rank`` K > 1,
+    ``choose(takes)`` (the K variations of one sample) gives the one kept."""
     defaults = style_defaults(bundle.meta)
     tempo_bpm, meter = float(defaults["tempo_bpm"]), tuple(defaults["meter"])
     out: list[Sample] = []
     batch = 0
+    per_call = max(1, MAX_VARIATIONS // rank)
     for bars, key, count in plan(bundle.meta, samples, bar_counts):
-        for start in range(0, count, MAX_VARIATIONS):
+        for start in range(0, count, per_call):
             group_seed = seed * 100_003 + batch
             batch += 1
+            n = min(per_call, count - start)
             request = ComposeRequest(bars=bars, key=key, tempo_bpm=tempo_bpm, meter=meter, seed=group_seed,
-                                     variations=min(MAX_VARIATIONS, count - start), strict_key=strict_key)
-            for take in compose(bundle, request, device=device):
+                                     variations=n * rank, strict_key=strict_key, max_copy=max_copy)
+            takes = compose(bundle, request, device=device)
+            if rank > 1:
+                takes = [choose(takes[i * rank:(i + 1) * rank]) for i in range(n)]
+            for take in takes:
                 out.append(Sample(take.piece, midi_bytes(take.piece), bars, key, tempo_bpm, meter, group_seed))
             if progress:
                 progress(len(out), samples)

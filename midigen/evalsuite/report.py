@@ -95,7 +95,9 @@ def _est(x) -> str:
 def text_lines(report: EvalReport) -> list[str]:
     """The report as a table for a terminal (every figure with its 95 % interval in brackets)."""
     s, c = report.settings, report.corpus
-    lines = [f"style {report.style}: {s['samples']} samples of {', '.join(map(str, s['bars']))} bars, seed {s['seed']}; "
+    how = (f"max-copy {s.get('max_copy') if s.get('max_copy') is not None else 'off'}"
+           + (f", each the best of {s['rank']} by style fit" if s.get("rank", 1) > 1 else ""))
+    lines = [f"style {report.style}: {s['samples']} samples of {', '.join(map(str, s['bars']))} bars ({how}), seed {s['seed']}; "
              f"corpus {c['label']} ({c['root']}): train {c['train']}, valid {c['valid']}, test {c['test']} pieces",
              "", f"1. Likelihood on the test split  {'bits/note':26s}{'bits/quarter':26s}nats/token"]
     for name, figures in (report.likelihood or {}).items():

@@ -19,14 +19,17 @@ from ..errors import MidigenError
 from ..music.keys import KEY_NAMES, PROFILES
 from ..styles.bundle import load_bundle
 from ..styles.registry import find_style
-from ..tasks.request import MAX_REQUEST_BARS
+from ..tasks.guard import check_max_copy, copy_guard, find_copy_index
+from ..tasks.request import MAX_REQUEST_BARS, MAX_VARIATIONS
 from . import bootstrap, realset
 from .compliance import compliance
+from .copyindex import build_copy_index
 from .features import feature_matrix, feature_table
 from .generate import generate
 from .likelihood import test_likelihood
 from .originality import RUN_NOTES, lines_of, originality
 from .overlap import feature_overlaps, halves, mean_overlap, subset
+from .rank import load_style_fit, rank_takes
 from .report import EvalReport
 from .style_match import intended_style, real_vs_generated
 from .threads import one_torch_thread
@@ -49,12 +52,17 @@ class EvalConfig:
     styles_dir: str | None = None
     plots_dir: str | None = None
     device: str = "auto"
+    max_copy: int | str | None = "auto"  # the takes' --max-copy (``tasks.guard``)
+    rank: int = 1  # K > 1: each take is the best of K variations by style fit (``rank``)
 
     def __post_init__(self) -> None:
         if not 1 <= self.samples <= MAX_SAMPLES:
             raise MidigenError(f"--samples must be between 1 and {MAX_SAMPLES}, got {self.samples}")
         if not self.bar_counts or any(not 1 <= b <= MAX_REQUEST_BARS for b in self.bar_counts):
             raise MidigenError(f"--bars must list lengths between 1 and {MAX_REQUEST_BARS}, got {list(self.bar_counts)}")
+        check_max_copy(self.max_copy)
+        if not 1 <= self.rank <= MAX_VARIATIONS:
+            raise MidigenError(f"--rank must be between 1 and {MAX_VARIATIONS} variations per take, got {self.rank}")
         if self.key_profile is not None and self.key_profile not in PROFILES:
             raise MidigenError(f"unknown key profile {self.key_profile!r} (one of {', '.join(PROFILES)})")
 
@@ -174,7 +182,21 @@ def _run(config: EvalConfig, device: str, progress) -> EvalReport:
     likelihood = test_likelihood(bundle.model, real, np.random.default_rng([config.seed, 1]), device, transpose)
     lap("likelihood")
 
-    samples = generate(bundle, config.samples, config.bar_counts, config.seed, strict_key=config.strict_key, device=device,
+    guard_notes = []
+    if config.max_copy is not None and find_copy_index(bundle.path, bundle.meta) is None:
+        say(f"building the copy index of {bundle.name} for --max-copy")
+        try:
+            build_copy_index(bundle.path, bundle.meta, corpus_dir=config.corpus_dir)
+        except MidigenError as e:
+            if config.max_copy != "auto":
+                raise
+            guard_notes.append(f"the takes were composed without the --max-copy guard: no copy index could be built ({e})")
+    choose = None
+    if config.rank > 1:
+        style_fit = load_style_fit(bundle, corpus_dir=config.corpus_dir, progress=say)
+        choose = lambda takes: rank_takes(bundle, takes, style_fit=style_fit)[0]  # noqa: E731
+    samples = generate(bundle, config.samples, config.bar_counts, config.seed, strict_key=config.strict_key,
+                       max_copy=config.max_copy, rank=config.rank, choose=choose, device=device,
                        progress=lambda done, total: say(f"composed {done}/{total}"))
     lap("generate")
 
@@ -187,6 +209,7 @@ def _run(config: EvalConfig, device: str, progress) -> EvalReport:
     gen_table = feature_table([s.piece for s in samples], [s.key for s in samples])
     real_table = feature_table(held_out, held_keys)
     distribution, notes = _distribution(real_table, gen_table, config.seed)
+    notes = guard_notes + notes
     lap("distribution")
 
     say("originality")
@@ -209,6 +232,7 @@ def _run(config: EvalConfig, device: str, progress) -> EvalReport:
         lap("plots")
 
     settings = {"samples": len(samples), "bars": list(config.bar_counts), "seed": config.seed, "strict_key": config.strict_key,
+                "max_copy": copy_guard(bundle, config.max_copy).record["max_copy"], "rank": config.rank,
                 "device": device, "bundle_sha256": bundle.weights_sha256[:16],
                 "keys": [KEY_NAMES[k] for k in sorted({s.key for s in samples})], "tempo_bpm": samples[0].tempo_bpm,
                 "meter": f"{samples[0].meter[0]}/{samples[0].meter[1]}"}

@@ -22,6 +22,8 @@ import numpy as np
 from ..tokens.vocab import VOCAB
 from .constraints import SamplingState
 
+_DURATIONS = VOCAB.span("Duration")
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -76,8 +78,12 @@ def _blas_threads(rows: int):
 
 
 def sample(model, prompts: list[np.ndarray], states: list[SamplingState], params: SamplingParams,
-           seed: int = 0, device="cpu") -> list[np.ndarray]:
+           seed: int = 0, device="cpu", likelihood: np.ndarray | None = None) -> list[np.ndarray]:
     """Continue each prompt until its state reaches EOS; returns prompt + continuation per row.
+
+    ``likelihood`` ((rows, 2) floats), if given, gains per row the bits of every token appended under the
+    model's own distribution (temperature 1, no mask: how natural the take is to the model, constraints
+    and all) and the number of notes appended (Duration tokens); ``--rank`` reads it.
 
     ``states[i]`` must already have advanced through ``prompts[i]``: a ``ConstrainedState`` or a lock of
     ``locks`` wrapping one (``constraints.SamplingState``).
@@ -87,14 +93,20 @@ def sample(model, prompts: list[np.ndarray], states: list[SamplingState], params
     model = decoder_for(model, device)
     if getattr(model, "takes_numpy", False):
         with _blas_threads(len(prompts)):
-            return _sample(model, prompts, states, params, seed, np.asarray)
+            return _sample(model, prompts, states, params, seed, np.asarray, likelihood)
     import torch
 
     with torch.inference_mode():
-        return _sample(model, prompts, states, params, seed, lambda ids: torch.as_tensor(ids, device=device))
+        return _sample(model, prompts, states, params, seed, lambda ids: torch.as_tensor(ids, device=device), likelihood)
 
 
-def _sample(model, prompts, states, params: SamplingParams, seed: int, feed) -> list[np.ndarray]:
+def _token_bits(scores: np.ndarray, token: int) -> float:
+    """-log2 p(token) under the softmax of one row of logits."""
+    top = float(scores.max())
+    return float((top + np.log(np.exp(scores.astype(np.float64) - top).sum()) - scores[token]) / np.log(2.0))
+
+
+def _sample(model, prompts, states, params: SamplingParams, seed: int, feed, likelihood=None) -> list[np.ndarray]:
     """``sample``'s loop; ``feed`` turns an id array into what the model takes."""
     rng = np.random.default_rng(seed)
     rows = len(prompts)
@@ -116,9 +128,13 @@ def _sample(model, prompts, states, params: SamplingParams, seed: int, feed) -> 
                     fed[i] += 1
                 continue
             mask = states[i].mask()
+            raw = scores[i].copy() if likelihood is not None else None
             for source, target in states[i].folds():
                 scores[i, target] = np.logaddexp(scores[i, target], scores[i, source])
             token = _pick(scores[i], mask, params, rng)
+            if likelihood is not None:
+                likelihood[i, 0] += _token_bits(raw, token)
+                likelihood[i, 1] += _DURATIONS.start <= token < _DURATIONS.stop
             states[i].advance(token)
             out[i].append(token)
             fed[i] += 1
@@ -134,7 +150,7 @@ def _sample(model, prompts, states, params: SamplingParams, seed: int, feed) -> 
 
 
 def sample_prompted(model, prompt, new_state: Callable[[], SamplingState], rows: int, params: SamplingParams,
-                    seed: int = 0, device="cpu") -> list[np.ndarray]:
+                    seed: int = 0, device="cpu", likelihood: np.ndarray | None = None) -> list[np.ndarray]:
     """``rows`` continuations of one prompt, each row under a fresh state from ``new_state`` walked
     through the prompt first (MidigenError if the prompt breaks the grammar)."""
     prompt = [int(t) for t in prompt]
@@ -145,7 +161,7 @@ def sample_prompted(model, prompt, new_state: Callable[[], SamplingState], rows:
             state.grammar.check(token)
             state.advance(token)
         states.append(state)
-    return sample(model, [np.asarray(prompt)] * rows, states, params, seed=seed, device=device)
+    return sample(model, [np.asarray(prompt)] * rows, states, params, seed=seed, device=device, likelihood=likelihood)
 
 
 def _prefill_window(model, out: list[list[int]], fed: list[int], feed):

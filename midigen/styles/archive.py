@@ -1,7 +1,7 @@
 """Share style bundles as ``.tar.gz`` files: export one, and import one from a stranger safely.
 
 An archive holds one folder, ``NAME/``, with the bundle's files (``style.json``, ``model.safetensors``
-and optionally README.md, LICENSE, SOURCE.md). Import trusts nothing in it: every member is checked
+and optionally README.md, LICENSE, SOURCE.md and the side files of ``sidecar``). Import trusts nothing in it: every member is checked
 before anything is written (plain names inside that one folder, regular files only, only the bundle's
 allowed files, no pickle-capable file, no member over ``MAX_MEMBER_BYTES``), extraction uses tarfile's
 ``data`` filter as a second guard, and the extracted bundle is verified in full with ``load_bundle``
@@ -23,7 +23,7 @@ from .bundle import ALLOWED_FILES, META_FILE, PICKLE_SUFFIXES, WEIGHTS_FILE, loa
 from .registry import check_name, default_write_dir, find_style
 
 MAX_MEMBER_BYTES = 200 * 2**20  # a base-size bundle's weights are ~50 MB
-MAX_MEMBERS = 16  # a bundle is a folder entry and at most five files
+MAX_MEMBERS = 16  # a bundle is a folder entry and at most seven files (five, and two side files)
 _DIR_MODE, _FILE_MODE = 0o755, 0o644
 
 

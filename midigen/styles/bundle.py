@@ -18,11 +18,12 @@ from ..errors import MidigenError
 from ..fsutil import atomic_write_json
 from ..model.config import ModelConfig, weight_shapes
 from ..tokens.vocab import VOCAB
+from .sidecar import SIDECAR_FILES
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "style.json"
-ALLOWED_FILES = frozenset({META_FILE, WEIGHTS_FILE, "README.md", "LICENSE", "SOURCE.md"})
+ALLOWED_FILES = frozenset({META_FILE, WEIGHTS_FILE, "README.md", "LICENSE", "SOURCE.md", *SIDECAR_FILES})  # side files: ``sidecar``
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".joblib", ".npy", ".npz"})
 
 

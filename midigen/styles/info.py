@@ -8,6 +8,7 @@ from ..errors import MidigenError
 from .bundle import read_meta
 from .parts import describe_parts, style_parts
 from .registry import PROJECT_STYLES, find_style, list_style_dirs
+from .sidecar import side_files
 
 
 def _test_figure(meta: dict, who: str) -> float | None:
@@ -64,6 +65,7 @@ def describe(meta: dict) -> list[str]:
         f"training: size {training.get('size')}, {training.get('steps_done')} steps (best at {training.get('best_step')}), "
         f"seed {training.get('seed')}, on {meta.get('hardware', {}).get('device')}",
         f"command: {meta.get('command')}",
+        *([] if meta.get("corpora") or not meta.get("path") else [side_files(Path(meta["path"]), meta)]),
     ]
     if training.get("style_slot") is not None:
         lines.append(f"conditioned on Style_{training['style_slot']}"

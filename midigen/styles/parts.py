@@ -57,7 +57,8 @@ class Part:
         return Track(self.program if program is None else program, False, self.title)
 
 
-def _family_name(program: int) -> str:
+def family_name(program: int) -> str:
+    """The General MIDI family a program belongs to, as a part name: ``piano``, ``bass``, ``drums`` …"""
     if program == DRUM_PROGRAM:
         return "drums"
     return GM_NAMES_SHORT[program // 8].lower().rstrip(".").replace(" ", "-")
@@ -74,7 +75,7 @@ def part_names(programs: list[int]) -> list[str]:
     voices = _voices(programs)
     if voices:
         return list(voices)
-    families = [_family_name(p) for p in programs]
+    families = [family_name(p) for p in programs]
     names = []
     for i, family in enumerate(families):
         repeats = families.count(family) > 1
@@ -107,18 +108,19 @@ def style_parts(meta: dict) -> tuple[Part, ...]:
     return tuple(parts)
 
 
-def choose_parts(parts: tuple[Part, ...], names: tuple[str, ...], style: str) -> tuple[Part, ...]:
-    """The named parts, in the style's order; MidigenError listing the choices for an unknown name."""
+def choose_parts(parts: tuple[Part, ...], names: tuple[str, ...], style: str, option: str = "--parts") -> tuple[Part, ...]:
+    """The named parts, in the style's order; MidigenError listing the choices for an unknown name
+    (``option``: the option that named them, for the message)."""
     known = {p.name: p for p in parts}
     choices = ", ".join(known)
     wanted = [n.strip().lower() for n in names]
     if not wanted or any(not n for n in wanted):
-        raise MidigenError(f"--parts needs part names separated by commas (style {style} has: {choices})")
+        raise MidigenError(f"{option} needs part names separated by commas (style {style} has: {choices})")
     for name in wanted:
         if name not in known:
             raise MidigenError(f"style {style} has no part {name!r} (its parts: {choices})")
     if len(set(wanted)) != len(wanted):
-        raise MidigenError(f"--parts names a part twice ({', '.join(wanted)})")
+        raise MidigenError(f"{option} names a part twice ({', '.join(wanted)})")
     return tuple(p for p in parts if p.name in wanted)
 
 
@@ -128,3 +130,12 @@ def describe_parts(parts: tuple[Part, ...]) -> str:
         return "drums" if p.is_drum else f"program {p.program}"
 
     return ", ".join(f"{p.name} ({program(p)}, pitches {p.pitch_low}-{p.pitch_high})" for p in parts)
+
+
+def usual_places(parts: tuple[Part, ...], programs: list[int]) -> list[float]:
+    """Where each track of the instrumentation ``programs`` usually stands among the style's parts: the index
+    of the style's first part of the same General MIDI family, else the middle. Sorting tracks by it puts
+    them in the order the style's pieces have them (a band's drums first and its bass last)."""
+    families = [p.name.rsplit("-", 1)[0] if p.name[-1].isdigit() else p.name for p in parts]
+    middle = (len(parts) - 1) / 2
+    return [float(families.index(family_name(p))) if family_name(p) in families else middle for p in programs]

@@ -1,7 +1,7 @@
 """What every request shares: the sampling options, validated once, and what they mean to the sampler.
 
-``SamplingRequest`` holds the options all four operations take (key, seed, temperature, top-p,
-variations, strict key); ``RangedRequest`` adds the pitch range of the three that write free parts
+``SamplingRequest`` holds the options every operation takes (key, seed, temperature, top-p,
+variations, strict key, max copy); ``RangedRequest`` adds the pitch range of the three that write free parts
 (``harmonize`` keeps each new part in its own range instead). Each operation's request extends one of
 them with its span, and says what it records of itself in a take's provenance (``provenance_fields``).
 """
@@ -14,6 +14,7 @@ from ..errors import MidigenError
 from ..music.keys import N_KEYS
 from ..sampling.constraints import Constraints
 from ..sampling.sampler import SamplingParams
+from .guard import check_max_copy
 
 MAX_REQUEST_BARS = 512  # the most bars one request may ask for (``compose``, or an input plus ``continue``)
 MAX_VARIATIONS = 64
@@ -36,6 +37,7 @@ class SamplingRequest:
     top_p: float = 0.95
     variations: int = 1
     strict_key: bool = False  # every new pitch in the key
+    max_copy: int | str | None = "auto"  # notes of a run copied from the training pieces at most (``guard``)
 
     def __post_init__(self) -> None:
         if self.key is not None and not 0 <= self.key < N_KEYS:
@@ -46,6 +48,7 @@ class SamplingRequest:
             raise MidigenError(f"--top-p must be in (0, 1], got {self.top_p:g}")
         if not 1 <= self.variations <= MAX_VARIATIONS:
             raise MidigenError(f"--variations must be between 1 and {MAX_VARIATIONS}, got {self.variations}")
+        check_max_copy(self.max_copy)
 
     def params(self) -> SamplingParams:
         return SamplingParams(temperature=self.temperature, top_p=self.top_p)
@@ -55,7 +58,8 @@ class SamplingRequest:
         return Constraints(strict_key=self.strict_key, **resolved)
 
     def provenance_fields(self) -> dict:
-        """What a take records of the request that made it (``takes.provenance``)."""
+        """What a take records of the request that made it (``takes.provenance``; ``max_copy`` as the guard
+        resolved it: ``guard.CopyGuard.record``)."""
         return {"command": self.command, "seed": self.seed, "temperature": self.temperature, "top_p": self.top_p,
                 "strict_key": self.strict_key}
 

@@ -25,6 +25,7 @@ from ..sampling.constraints import ConstrainedState, Constraints, SamplingState
 from ..sampling.sampler import sample_prompted
 from ..styles.bundle import Bundle, load_for_sampling
 from ..styles.registry import find_style
+from .guard import copy_guard
 from .request import SamplingRequest
 
 
@@ -33,6 +34,12 @@ class Take:
     piece: Piece
     seed: int
     provenance: dict
+    likelihood: tuple[float, int] = (0.0, 0)  # bits of the tokens sampled under the model, notes sampled
+
+    @property
+    def bits_per_note(self) -> float | None:
+        bits, notes = self.likelihood
+        return bits / notes if notes else None
 
     def provenance_text(self) -> str:
         """The text meta event every written take carries, from which it can be reproduced."""
@@ -76,12 +83,17 @@ def sample_takes(bundle: Bundle, request: SamplingRequest, prompt: list[int], co
                  to_piece: Callable[[int, np.ndarray], Piece], *, record: dict,
                  new_state: Callable[[Constraints], SamplingState] = ConstrainedState, device: str = "cpu") -> list[Take]:
     """``request.variations`` takes sampled in one batch after ``prompt``, each row under a fresh
-    ``new_state(constraints)``; ``to_piece(variation, row)`` makes a row (prompt included) the take's piece,
-    and ``record`` adds the values the operation resolved to each take's provenance."""
+    ``new_state(constraints)`` (inside the ``--max-copy`` guard, ``guard``); ``to_piece(variation, row)``
+    makes a row (prompt included) the take's piece, and ``record`` adds the values the operation resolved
+    to each take's provenance."""
     constraints.check()
-    rows = sample_prompted(bundle.model, prompt, lambda: new_state(constraints), request.variations, request.params(),
-                           seed=request.seed, device=device)
-    return [Take(to_piece(i, row), request.seed, provenance(bundle, request, i, **record))
+    guard = copy_guard(bundle, request.max_copy)
+    make = guard.wrap(new_state)
+    likelihood = np.zeros((request.variations, 2))
+    rows = sample_prompted(bundle.model, prompt, lambda: make(constraints), request.variations, request.params(),
+                           seed=request.seed, device=device, likelihood=likelihood)
+    return [Take(to_piece(i, row), request.seed, provenance(bundle, request, i, **record, **guard.take_record(i - 1)),
+                 (float(likelihood[i - 1, 0]), int(likelihood[i - 1, 1])))
             for i, row in enumerate(rows, start=1)]
 
 
