@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese palestrina
 
-.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles style-jazz clean-cache
+.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles band-corpora band-base style-jazz style-latin clean-cache
 
 setup: $(VENV)/.installed
 
@@ -57,30 +57,45 @@ demo: setup
 
 corpora: setup
 	for c in $(CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
-	$(PY) -m midigen corpus import mma corpora/mma
+	$(MAKE) band-corpora
 
 # Rebuild the shipped style bundles exactly as they were made (see styles/README.md for timings): the
-# multi-style base from five corpora, then each style fine-tuned from it. Palestrina is not shipped (its
-# encodings' licence reserves derivative formats); bench/finetune_bench.py uses it as the unseen style.
+# folk/chorale base from five corpora, continued on MMA's band grooves (band-base), then each style
+# fine-tuned. Palestrina is not shipped (its encodings' licence reserves derivative formats);
+# bench/finetune_bench.py uses it as the unseen style.
 BASE_CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese
-BASE_TRAINING := --from none --size small --steps 1500 --batch-size 8 --seq-len 512 --eval-every 250 --seed 0 --styles-dir styles
+BASE_TRAINING := --from none --size small --steps 1500 --batch-size 8 --seq-len 512 --eval-every 250 --seed 0 --styles-dir build/styles
 FINE_TUNING := --steps 150 --batch-size 8 --seq-len 512 --eval-every 50 --seed 0 --styles-dir styles
 SHIPPED := bach-chorales:bach-chorales irish-folk:irish-oneills fiddle:fiddle-ryans chinese-folk:essen-chinese german-folk:essen-german
 styles: setup
 	for c in $(BASE_CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
-	$(PY) -m midigen train --style base $(addprefix corpora/,$(BASE_CORPORA)) $(BASE_TRAINING)
+	$(PY) -m midigen train --style folk-base $(addprefix corpora/,$(BASE_CORPORA)) $(BASE_TRAINING)
+	$(MAKE) band-base FROM=folk-base
 	for s in $(SHIPPED); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} $(FINE_TUNING) || exit 1; done
-	$(MAKE) style-jazz
+	$(MAKE) style-jazz style-latin
 
-# The band style: MMA's jazz and swing grooves (corpus import mma), trained from scratch (the folk/chorale
-# base has seen no drums, bass or comping: fine-tuned from it, the loss was 7.2 nats/token after 5 steps
-# against 6.6 from scratch), 400 steps as a warm-up bundle in build/, then 900 more from it at 6e-4.
-# ~45 minutes on the 2-core CPU.
-JAZZ_BATCHES := --batch-size 8 --seq-len 512 --seed 0
-style-jazz: setup
-	$(PY) -m midigen corpus import mma corpora/mma-jazz --genres jazz,swing
-	$(PY) -m midigen train --style jazz-warmup corpora/mma-jazz --from none --steps 400 --eval-every 100 $(JAZZ_BATCHES) --styles-dir build/styles
-	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style jazz corpora/mma-jazz --from jazz-warmup --lr 6e-4 --steps 900 --eval-every 300 $(JAZZ_BATCHES) --styles-dir styles
+# The band corpora: every MMA genre rendered once (corpus import mma, with its split by chart), then five
+# genre groups as folders of their own (corpus subset: hard links), one Style token each in the base.
+MMA_GROUPS := mma-jazz-swing:jazz,swing mma-latin:latin mma-rock-pop:rock,pop,ballad,electronic,funk \
+	mma-roots:blues,country,folk,gospel,reggae,trad-jazz mma-dance:march,waltz,show
+band-corpora: setup
+	$(PY) -m midigen corpus import mma corpora/mma
+	for g in $(MMA_GROUPS); do $(PY) -m midigen corpus subset corpora/mma corpora/$${g%%:*} --genres $${g#*:} || exit 1; done
+
+# The band base: the folk/chorale base continued on bach + irish (so it keeps them) and the five MMA
+# groups. Corpora it was pretrained on keep their Style slots; the others are passed on (inherited_slots).
+FROM ?= base
+BAND_CORPORA := bach-chorales irish-oneills mma-jazz-swing mma-latin mma-rock-pop mma-roots mma-dance
+band-base: band-corpora
+	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style base $(addprefix corpora/,$(BAND_CORPORA)) --from $(FROM) \
+		--steps 400 --lr 6e-4 --batch-size 8 --seq-len 512 --eval-every 400 --score-pieces 24 --seed 0 --styles-dir styles
+
+# The band styles, fine-tuned from the band base on their genre group.
+BAND_TUNING := --batch-size 8 --seq-len 512 --seed 0 --styles-dir styles
+style-jazz: band-corpora
+	$(PY) -m midigen train --style jazz corpora/mma-jazz-swing --steps 300 --eval-every 150 $(BAND_TUNING)
+style-latin: band-corpora
+	$(PY) -m midigen train --style latin corpora/mma-latin --steps 150 --eval-every 75 $(BAND_TUNING)
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}

@@ -84,3 +84,18 @@ def test_continuing_a_base_keeps_its_slots_and_passes_on_the_rest(tmp_path):
     assert slots_for(folders[:1], base, None) == [1]
     assert slots_for([tmp_path / "new-a"], base, None) == [3]
     assert slots_for(folders, None, None) == [0, 1, 2, 3]
+
+
+def test_scoring_a_limited_number_of_held_out_pieces_spreads_them_over_the_side(genre_corpus):
+    from midigen.training.config import TrainConfig
+
+    root, files = genre_corpus
+    corpus = load_corpus(root, seed=0)
+    train = corpus.side("train")
+    for limit in (None, 5):
+        assert corpus.scored_side("train", limit)[1] == train[1]
+    pieces, notes, quarters = corpus.scored_side("train", 1)
+    assert len(pieces) == len(notes) == len(quarters) == 1 and notes == train[1][:1]
+    assert (pieces[0] == train[0][0]).all()
+    with pytest.raises(MidigenError, match="score_pieces must be at least 1"):
+        TrainConfig(score_pieces=0)

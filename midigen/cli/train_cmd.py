@@ -31,10 +31,12 @@ def register(main: click.Group) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split, the batches and the init.")
 @click.option("--from", "from_style", metavar="STYLE",
               help="Fine-tune this bundle ('none': train from scratch). Default: the shipped 'base' when its size fits.")
+@click.option("--score-pieces", type=click.IntRange(min=1),
+              help="Score at most N held-out pieces per side and corpus when training ends (default: all).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run of this style from its last checkpoint.")
 @click.option("--styles-dir", type=click.Path(file_okay=False), help="Where to write the bundle (default: the per-user styles folder).")
 def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropout, eval_every, device, seed,
-          from_style, resume, styles_dir) -> None:
+          from_style, score_pieces, resume, styles_dir) -> None:
     """Train the style NAME from CORPUS_DIRS (MIDI, MusicXML, ABC or kern files) and install its bundle.
 
     By default it fine-tunes the shipped multi-style 'base' bundle (much better with a few dozen pieces).
@@ -47,7 +49,8 @@ def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropo
     if steps is None and epochs is not None:
         steps = _steps_for_epochs(corpus_dirs, epochs, batch_size, seq_len, seed)
     config = TrainConfig(size=size, steps=steps or 1500, batch_size=batch_size, seq_len=seq_len, lr=lr,
-                         dropout=dropout, eval_every=eval_every, checkpoint_every=eval_every, seed=seed, device=device)
+                         dropout=dropout, eval_every=eval_every, checkpoint_every=eval_every, seed=seed, device=device,
+                         score_pieces=score_pieces)
     command = "midigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     bars: list[tqdm] = []  # drawn at the first report, so that an error before training is one line
 

@@ -47,6 +47,15 @@ class Corpus:
         pieces = [with_style(np.asarray(self.dataset.ids(i)), self.slot) for i in idx]
         return pieces, [records[i].n_notes for i in idx], [records[i].quarters for i in idx]
 
+    def scored_side(self, name: str, limit: int | None) -> Side:
+        """The side, or ``limit`` of its pieces spread evenly over it (files are in name order, which for an
+        MMA import is genre order: the first N would all be ballads)."""
+        pieces, notes, quarters = self.side(name)
+        if limit is None or len(pieces) <= limit:
+            return pieces, notes, quarters
+        keep = np.unique(np.linspace(0, len(pieces) - 1, limit).round().astype(int))
+        return [pieces[i] for i in keep], [notes[i] for i in keep], [quarters[i] for i in keep]
+
     def train_tokens(self) -> int:
         return sum(self.dataset.records[i].length for i in self.split.train)
 

@@ -291,7 +291,7 @@ def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
     ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(all_transpositions(corpus.side("train")[0], config.transpose))
     metrics = {}
     for side in ("valid", "test"):
-        pieces, notes, quarters = corpus.side(side)
+        pieces, notes, quarters = corpus.scored_side(side, config.score_pieces)
         if pieces:
             metrics[side] = {
                 "model": evaluate(model, pieces, notes, quarters, device).to_json(),
