@@ -32,7 +32,7 @@ def register(main: click.Group) -> None:
 @click.option("--from", "from_style", metavar="STYLE",
               help="Fine-tune this bundle ('none': train from scratch). Default: the shipped 'base' when its size fits.")
 @click.option("--score-pieces", type=click.IntRange(min=1),
-              help="Score at most N held-out pieces per side and corpus when training ends (default: all).")
+              help="Validate and score at most N held-out pieces per side and corpus (default: all).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run of this style from its last checkpoint.")
 @click.option("--styles-dir", type=click.Path(file_okay=False), help="Where to write the bundle (default: the per-user styles folder).")
 def train(name, corpus_dirs, size, steps, epochs, batch_size, seq_len, lr, dropout, eval_every, device, seed,

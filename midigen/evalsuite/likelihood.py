@@ -14,7 +14,7 @@ import torch
 from ..model.ngram import NGramModel
 from ..tokens.augment import all_transpositions
 from ..tokens.vocab import VOCAB
-from ..training.likelihood import piece_nats
+from ..training.likelihood import piece_nats_both
 from . import bootstrap
 from .realset import RealCorpus
 
@@ -40,10 +40,8 @@ def test_likelihood(model, corpus: RealCorpus, rng: np.random.Generator, device=
     tokens = np.array([len(p) - 1 for p in pieces], dtype=np.float64)
     device = torch.device(device)
     model.eval()
-    nats = {
-        "model": np.array([piece_nats(model, p, device) for p in pieces]),
-        "model_grammar_masked": np.array([piece_nats(model, p, device, masked=True) for p in pieces]),
-    }
+    both = np.array([piece_nats_both(model, p, device) for p in pieces])  # (pieces, 2): plain, masked
+    nats = {"model": both[:, 0], "model_grammar_masked": both[:, 1]}
     for name, order in (("ngram4", NGRAM_ORDER), ("unigram", 1)):
         ngram = NGramModel(VOCAB.size, order=order).fit(train)
         nats[name] = np.array([ngram.total_bits([p]) * math.log(2) for p in pieces])

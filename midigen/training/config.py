@@ -38,9 +38,10 @@ class TrainConfig:
     ngram_order: int = 4
     style_slot: int | None = None  # Style token of a one-style bundle; multi-style bundles number their corpora
     infill_share: float = 0.4  # pieces drawn in the infill form (a span moved behind Hole/Fill): `midigen infill`
-    # Held-out pieces scored per side and corpus once training ends (None: all). Scoring is one model pass per
-    # half window plus a Python grammar walk per token (the masked figure): over a band base's 580 held-out MMA
-    # songs (~5,000 tokens each) it took longer than its 400 training steps on the 2-core CPU.
+    # Held-out pieces per side and corpus, validated during training and scored once it ends (None: all).
+    # Scoring is one batched model pass over a piece's half-overlapping windows plus a Python grammar walk
+    # per token (the masked figure): over a band base's 580 held-out MMA songs (~5,000 tokens each) it took
+    # longer than its 400 training steps on the 2-core CPU.
     score_pieces: int | None = None
 
     def __post_init__(self) -> None:

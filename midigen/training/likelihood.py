@@ -41,41 +41,79 @@ def grammar_masks(ids: np.ndarray) -> np.ndarray:
     return masks
 
 
+WINDOWS_PER_BATCH = 16  # a piece's windows go through the model together: (16, 511, V) float logits ~24 MB
+
+
+def windows(n_tokens: int, window: int) -> list[tuple[int, int, int]]:
+    """(start, end, scored_from) per window: the model reads ids[start:end-1] and scores ids[scored_from:end].
+
+    Windows overlap by half, so every token after the first window is scored with at least half a window
+    of context; each token is scored exactly once.
+    """
+    stride, spans = window // 2, []
+    start, scored_to = 0, 1
+    while scored_to < n_tokens:
+        end = min(start + window, n_tokens)
+        spans.append((start, end, scored_to))
+        scored_to = end
+        start = max(start + stride, end - window)
+    return spans
+
+
 @torch.no_grad()
+def piece_nats_both(model, ids: np.ndarray, device: torch.device, masked: bool = True) -> tuple[float, float]:
+    """(plain, grammar-masked) total NLL in nats of ids[1:] given the prefix, from one pass of the model.
+
+    The windows of a long piece are right-padded to one length and run as a batch: the model is causal,
+    so padding after a window's last token changes none of its logits. With ``masked=False`` the second
+    figure is NaN and the Python grammar walk is skipped.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    spans = windows(len(ids), model.cfg.max_seq_len)
+    x_all = torch.as_tensor(ids, device=device)
+    masks = torch.as_tensor(grammar_masks(ids), device=device) if masked else None
+    plain, masked_total = 0.0, 0.0
+    for b in range(0, len(spans), WINDOWS_PER_BATCH):
+        batch = spans[b:b + WINDOWS_PER_BATCH]
+        width = max(max(end - 1 - start, 1) for start, end, _ in batch)
+        x = torch.zeros((len(batch), width), dtype=torch.long, device=device)
+        for row, (start, end, _) in enumerate(batch):
+            x[row, :max(end - 1 - start, 1)] = x_all[start:max(end - 1, start + 1)]
+        logits, _ = model(x)  # (B, width, V): logits[row, j] predicts token start + j + 1
+        for row, (start, end, scored_from) in enumerate(batch):
+            chunk = logits[row, scored_from - start - 1:end - start - 1].float()
+            targets = x_all[scored_from:end]
+            plain += torch.nn.functional.cross_entropy(chunk, targets, reduction="sum").item()
+            if masks is not None:
+                chunk = chunk.masked_fill(~masks[scored_from - 1:end - 1], float("-inf"))
+                masked_total += torch.nn.functional.cross_entropy(chunk, targets, reduction="sum").item()
+    return plain, (masked_total if masks is not None else float("nan"))
+
+
 def piece_nats(model, ids: np.ndarray, device: torch.device, masked: bool = False) -> float:
     """Total NLL (nats) of ids[1:] given the prefix; long pieces are scored in overlapping windows."""
-    window = model.cfg.max_seq_len
-    stride = window // 2
-    x_all = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=device)
-    masks = torch.as_tensor(grammar_masks(np.asarray(ids)), device=device) if masked else None
-    total, scored_to = 0.0, 1  # positions < scored_to already have their NLL counted
-    start = 0
-    while scored_to < len(ids):
-        end = min(start + window, len(ids))
-        logits, _ = model(x_all[start:end - 1].unsqueeze(0) if end - 1 > start else x_all[start:start + 1].unsqueeze(0))
-        logits = logits[0].float()  # (L, V): logits[j] predicts token start + j + 1
-        first = scored_to - start - 1
-        chunk = logits[first:]
-        targets = x_all[scored_to:end]
-        if masks is not None:
-            chunk = chunk.masked_fill(~masks[scored_to - 1:end - 1], float("-inf"))
-        total += torch.nn.functional.cross_entropy(chunk, targets, reduction="sum").item()
-        scored_to = end
-        start = max(start + stride, end - window) if end < len(ids) else end
-    return total
+    plain, masked_nats = piece_nats_both(model, ids, device, masked=masked)
+    return masked_nats if masked else plain
 
 
 def evaluate(model, pieces: list[np.ndarray], notes: list[int], quarters: list[float],
              device: torch.device | str = "cpu", masked: bool = False) -> Likelihood:
     """Likelihood of the model on whole pieces (model put in eval mode for the call)."""
+    return evaluate_both(model, pieces, notes, quarters, device, masked=masked)[1 if masked else 0]
+
+
+def evaluate_both(model, pieces: list[np.ndarray], notes: list[int], quarters: list[float],
+                  device: torch.device | str = "cpu", masked: bool = True) -> tuple[Likelihood, Likelihood | None]:
+    """(plain, grammar-masked or None) likelihood from one pass of the model over the pieces."""
     device = torch.device(device)
     was_training = model.training
     model.eval()
     try:
-        nats = sum(piece_nats(model, p, device, masked) for p in pieces)
+        both = [piece_nats_both(model, p, device, masked) for p in pieces]
     finally:
         model.train(was_training)
-    return likelihood_of(nats, pieces, notes, quarters)
+    plain = likelihood_of(sum(b[0] for b in both), pieces, notes, quarters)
+    return plain, (likelihood_of(sum(b[1] for b in both), pieces, notes, quarters) if masked else None)
 
 
 def likelihood_of(nats: float, pieces, notes, quarters) -> Likelihood:

@@ -33,7 +33,7 @@ from . import distributed as dist
 from .batches import BatchSampler, PieceBank
 from .config import TrainConfig
 from .data import inherited_slots, load_corpora, piece_weights, slots_for
-from .likelihood import Likelihood, evaluate, ngram_likelihood, pool
+from .likelihood import Likelihood, evaluate, evaluate_both, ngram_likelihood, pool
 
 BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
 
@@ -227,7 +227,8 @@ def _loop(run: _Run, model, optimizer, start_step: int, best: dict) -> _Outcome:
     config, device = run.config, run.device
     net = dist.wrap(model, device, run.world)
     sampler = _sampler(run)
-    valid = [c.side("valid") if c.split.valid else c.side("train") for c in run.corpora]  # tiny corpora: validate on train
+    valid = [c.scored_side("valid", run.config.score_pieces) if c.split.valid else c.side("train")  # tiny corpora: validate on train
+             for c in run.corpora]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     tokens_per_step = config.batch_size * config.seq_len * run.world
     completed, stopped, interrupted = start_step, None, False
@@ -295,9 +296,10 @@ def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
     for side in ("valid", "test"):
         pieces, notes, quarters = corpus.scored_side(side, config.score_pieces)
         if pieces:
+            plain, masked = evaluate_both(model, pieces, notes, quarters, device)
             metrics[side] = {
-                "model": evaluate(model, pieces, notes, quarters, device).to_json(),
-                "model_grammar_masked": evaluate(model, pieces, notes, quarters, device, masked=True).to_json(),
+                "model": plain.to_json(),
+                "model_grammar_masked": masked.to_json(),
                 "ngram": ngram_likelihood(ngram, pieces, notes, quarters).to_json(),
             }
     return metrics
