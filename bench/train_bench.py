@@ -14,7 +14,8 @@ steps taken seconds apart see nearly the same load. The load average is recorded
 
 On CUDA everything runs under bf16 autocast and HF is also timed compiled (``torch.compile``), as the
 issue's anchors were. ``--compile`` times both models compiled too (eager-vs-eager and compiled-vs-compiled
-ratios); on the 2-core CPU inductor made both slower (see ``report``'s numbers), so it is off by default.
+ratios). It is off by default: on the 2-core CPU inductor made both slower (one thread, CPU seconds a step:
+midigen 2.68 compiled vs 2.38 eager, HF 4.0 compiled vs 3.46 eager; compiling took 6 minutes).
 """
 from __future__ import annotations
 

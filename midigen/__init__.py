@@ -11,7 +11,8 @@ tests/test_layering.py):
 
     errors, fsutil  the one user-facing error type; atomic file writes
     music/      pieces on the step grid, keys, chords, chord symbols, note spelling: no tokens, no files
-    midi/       Standard MIDI Files: read defensively into pieces, written, new notes patched into a user's file
+    midi/       Standard MIDI Files: read defensively into pieces, written, new notes patched into a user's file;
+                part names from General MIDI programs
     tokens/     pieces as token ids and back: the vocabulary, the grammar, the tokenizer, transposition
     model/      the Transformer, its numpy decoder for CPU sampling, the n-gram baseline; ids only
     corpus/     folders of music read and tokenized (cached), split (by tune family or the manifest's), counted; imports

@@ -1,6 +1,9 @@
 """Compose: the hard constraints hold for every seed, files are deterministic and parse everywhere."""
 from __future__ import annotations
 
+import copy
+import json
+
 import mido
 import pretty_midi
 import pytest
@@ -12,8 +15,9 @@ from midigen.cli import main
 from midigen.errors import MidigenError
 from midigen.midi.files import read_midi
 from midigen.music.grid import METERS
-from midigen.music.keys import scale_pitch_classes
+from midigen.music.keys import KEY_NAMES, scale_pitch_classes
 from midigen.music.spelling import parse_range
+from midigen.styles.bundle import Bundle
 from midigen.tasks.compose import ComposeRequest, compose, request_from_strings, write_takes
 
 
@@ -181,3 +185,65 @@ def test_cli_compose_with_piano_roll_and_audio(tiny_style, tmp_path):
         with wave.open(str(tmp_path / "x.wav")) as w:
             seconds = w.getnframes() / w.getframerate()
         assert 4.0 <= seconds <= 5.5  # 2 bars of 4/4 at 120 bpm, plus the release
+
+
+def _with_corpus(bundle, **stats) -> Bundle:
+    """The tiny style as if its corpus had other keys and instrumentations."""
+    meta = copy.deepcopy(bundle.meta)
+    meta["corpus"]["stats"].update(stats)
+    return Bundle(bundle.path, meta, bundle.model)
+
+
+def _drawn(take) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(key, instrumentation, track names) of a take, as its provenance and piece say."""
+    p = take.provenance
+    return p["key"], tuple(p["instrumentation"]), tuple(take.piece.meta["track_names"])
+
+
+def test_key_and_instrumentation_are_drawn_from_the_corpus_per_seed(bundle):
+    style = _with_corpus(bundle, keys={"F# major": 3, "D minor": 1, "unknown": 9},
+                         instrumentations={"0,0": 3, "0,0,0,0": 1, "garbage": 5})
+    drawn = [_drawn(compose(style, ComposeRequest(bars=1, seed=seed, max_copy=None))[0]) for seed in range(16)]
+    assert {key for key, _, _ in drawn} == {"F# major", "D minor"}  # both, never "unknown"
+    assert {parts for _, parts, _ in drawn} == {("upper", "lower"), ("soprano", "alto", "tenor", "bass")}
+    for _, parts, names in drawn:
+        assert names == tuple(n.capitalize() for n in parts)  # without --parts every part drawn is written
+    again = _drawn(compose(style, ComposeRequest(bars=1, seed=5, max_copy=None))[0])
+    assert again == drawn[5]  # seeded
+    greedy = _drawn(compose(style, ComposeRequest(bars=1, seed=5, temperature=0, max_copy=None))[0])
+    assert greedy[:2] == ("F# major", ("upper", "lower"))  # greedy: the commonest of each
+    asked = compose(style, ComposeRequest(bars=1, seed=5, key=KEY_NAMES.index("Eb minor"), max_copy=None))[0]
+    assert asked.piece.key == KEY_NAMES.index("Eb minor")
+
+
+def test_parts_are_kept_from_an_instrumentation_that_has_them_or_written_alone(bundle, tmp_path):
+    style = _with_corpus(bundle, instrumentations={"0,0": 30, "0,0,0,0": 1})
+    for seed in range(4):  # only the four-voice instrumentation has a soprano: it is drawn, the soprano kept
+        (take,) = compose(style, request_from_strings(1, parts="bass,soprano", seed=seed, max_copy=None))
+        assert _drawn(take)[1:] == (("soprano", "alto", "tenor", "bass"), ("Soprano", "Bass"))
+    # no instrumentation has an upper voice and a soprano: the model writes exactly those two
+    (take,) = compose(style, request_from_strings(1, parts="upper,soprano", seed=1, max_copy=None))
+    assert _drawn(take)[1:] == (("soprano", "upper"), ("Soprano", "Upper"))
+    (path,) = write_takes([take], tmp_path / "two.mid")
+    record = json.loads(next(m.text for m in mido.MidiFile(str(path)).tracks[0] if m.type == "text").removeprefix("midigen "))
+    assert record["parts"] == ["soprano", "upper"] and record["instrumentation"] == ["soprano", "upper"]
+
+
+def test_each_part_keeps_to_its_corpus_range_inside_the_users_range(bundle):
+    ranges = {"soprano": (67, 79), "alto": (60, 70), "tenor": (52, 64), "bass": (40, 55)}
+    style = _with_corpus(bundle, instrumentations={"0,0,0,0": 1},
+                         parts={name: {"pitch_low": lo, "pitch_high": hi} for name, (lo, hi) in ranges.items()})
+    played = set()
+    for seed in range(4):
+        (take,) = compose(style, ComposeRequest(bars=2, seed=seed, max_copy=None))
+        for track, (low, high) in enumerate(ranges.values()):
+            pitches = take.piece.notes[take.piece.notes[:, 4] == track, 2]
+            assert len(pitches) == 0 or low <= pitches.min() and pitches.max() <= high
+            played |= {track} if len(pitches) else set()
+    assert len(played) >= 3  # the tiny model leaves a part silent now and then, not most of them
+    # --range 50-62 narrows the tenor to 52-62; the soprano (67-79) does not overlap it and takes all of 50-62
+    (take,) = compose(style, request_from_strings(2, range_="50-62", seed=0, max_copy=None))
+    notes = take.piece.notes
+    assert notes[:, 2].min() >= 50 and notes[:, 2].max() <= 62
+    tenor = notes[notes[:, 4] == 2, 2]
+    assert len(tenor) == 0 or tenor.min() >= 52

@@ -16,7 +16,6 @@ from midigen.midi.files import read_midi
 from midigen.music.keys import KEY_NAMES
 from midigen.music.piece import Piece, Track, quantize
 from midigen.styles.bundle import Bundle, load_bundle
-from midigen.styles.parts import VOICE_RANGES_PITCH
 from midigen.styles.registry import find_style
 from midigen.tasks.harmonize import HarmonizeRequest, harmonize_file, harmonize_piece, harmony_parts, write_harmonizations
 from tests.midi_events import events, make_file, notes
@@ -55,13 +54,14 @@ def test_melody_is_kept_and_the_other_parts_sit_under_it(bundle, tune, tmp_path)
     back, _ = read_midi(path)
     assert back.n_bars == 3 and back.meters == ((0, 4, 4),)
     assert melody_on_top(back)
+    ranges = {p.name: (p.pitch_low, p.pitch_high) for p in harmony_parts(bundle)}  # from the corpus's statistics
     for track, name in enumerate(("alto", "tenor", "bass"), start=1):
-        low, high = VOICE_RANGES_PITCH[name]
+        low, high = ranges[name]
         pitches = back.notes[back.notes[:, 4] == track, 2]
         assert ((pitches >= low) & (pitches <= high)).all()
     record = json.loads(next(m.text for m in midi.tracks[0] if m.type == "text").removeprefix("midigen "))
     assert record["command"] == "harmonize" and record["parts"] == ["soprano", "alto", "tenor", "bass"]
-    assert record["key_from"] == "found from the notes" and record["key"] == KEY_NAMES[back.key]
+    assert record["key_from"] == "notes (no signature)" and record["key"] == KEY_NAMES[back.key]
     assert record["seed"] == 3 and record["bars"] == 3 and record["input"] == "tune.mid"
 
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from midigen.model.transformer import MusicTransformer, config_for_size
+from midigen.music.piece import quantize
 from midigen.tokens.tokenizer import encode
 from midigen.tokens.vocab import VOCAB
 from midigen.training.likelihood import evaluate, evaluate_both, grammar_masks, piece_nats_both, windows
-from midigen.music.piece import quantize
 from tests.test_eval import random_line, voices_piece
 
 SEQ = 64

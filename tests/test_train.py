@@ -1,12 +1,15 @@
-"""Training: the tiny model learns, bundles round-trip exactly, bad bundles are refused, resume works."""
+"""Training: the tiny model learns, bundles round-trip exactly, bad bundles are refused, resume works, a time
+budget plans its steps to end on time, and Ctrl-C installs the best weights so far."""
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from midigen.errors import MidigenError
 from midigen.model.transformer import MusicTransformer, config_for_size
 from midigen.styles.bundle import load_bundle, write_bundle
 from midigen.tokens.vocab import VOCAB
+from midigen.training import budget
 from midigen.training.train import TrainConfig, train_style
 
 from .conftest import TINY_TRAINING
@@ -95,13 +99,38 @@ def test_interrupt_then_resume_continues_the_step_count(real_midi_dir, tmp_path)
 
     with pytest.raises(KeyboardInterrupt, match="after step 6"):
         train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, progress=stop_at_6)
-    assert not (tmp_path / "resumable").exists()
+    assert load_bundle(tmp_path / "resumable").meta["training"]["interrupted"]  # installed, and resumable
     state = json.loads((tmp_path / ".train-resumable" / "state.json").read_text())
     assert state["step"] == 6
     seen.clear()
     meta = train_style("resumable", real_midi_dir, config, styles_dir=tmp_path, resume=True,
                        progress=lambda p: p.message or seen.append(p.step))
     assert seen[0] == 7 and meta["training"]["steps_done"] == 16
+    assert "interrupted" not in meta["training"] and meta["metrics"]["test"]
+
+
+@pytest.mark.parametrize("stop_at, kept", [(2, r"the weights of step 2 \(not validated yet\)"),
+                                           (5, r"the best weights so far \(step 4, [\d.]+ validation bits/note\)")])
+def test_ctrl_c_installs_the_best_weights_so_far_and_keeps_the_checkpoint(real_midi_dir, tmp_path, stop_at, kept):
+    from safetensors.torch import load_file
+
+    config = TrainConfig(**{**TINY_TRAINING, "steps": 12, "eval_every": 4, "checkpoint_every": 4})
+
+    def interrupt(p):
+        if p.step == stop_at and not p.message:
+            raise KeyboardInterrupt  # what Ctrl-C raises wherever the loop is
+
+    with pytest.raises(KeyboardInterrupt, match=rf"after step {stop_at}: style 'stopped' installed with {kept}, "
+                                                r"not scored; checkpoint kept .*continue with --resume"):
+        train_style("stopped", real_midi_dir, config, styles_dir=tmp_path, progress=interrupt)
+    bundle = load_bundle(tmp_path / "stopped")  # a usable bundle: it loads, checked, and composes like any other
+    training = bundle.meta["training"]
+    assert training["interrupted"] and training["steps_done"] == stop_at and bundle.meta["metrics"]["scored"] is False
+    work = tmp_path / ".train-stopped"
+    assert json.loads((work / "state.json").read_text())["step"] == stop_at
+    saved = load_file(str(work / ("best.safetensors" if stop_at > 4 else "checkpoint.safetensors")))
+    for key, value in bundle.model.state_dict_for_save().items():
+        assert torch.equal(value.half(), saved[key].half()), key  # the best weights (step 4), not the last (step 5)
 
 
 def test_resume_without_checkpoint_is_a_clear_error(real_midi_dir, tmp_path):
@@ -201,6 +230,107 @@ def test_default_rates_depend_on_fine_tuning():
     assert config.resolved(fine_tune=False).lr == 1e-3 and config.resolved(fine_tune=True).lr == 3e-4
     assert config.resolved(fine_tune=False).warmup_steps == 40
     assert TrainConfig(steps=5000).resolved(fine_tune=False).warmup_steps == 100
+    budgeted = TrainConfig().resolved(fine_tune=False)
+    assert budgeted.steps is None and budgeted.warmup_steps is None and budgeted.eval_every is None  # planned once timed
+    assert budgeted.budget_minutes == 10 and TrainConfig(steps=5).budget_minutes is None
+    assert TrainConfig(steps=5, minutes=2).budget_minutes == 2  # steps with a time limit
+
+
+@pytest.mark.parametrize("settings, message", [
+    *[({"minutes": m}, "minutes must be a number of minutes above 0") for m in (0, -1.5, float("nan"), float("inf"))],
+    ({"steps": 0}, "steps must be at least 1"),
+    ({"eval_every": 0, "checkpoint_every": 0}, "eval_every must be at least 1; checkpoint_every must be at least 1"),
+])
+def test_bad_budget_settings_are_one_error(settings, message):
+    with pytest.raises(MidigenError, match=f"^bad training settings: {re.escape(message)}$"):
+        TrainConfig(**settings)
+
+
+@pytest.mark.parametrize("args, error", [(["--minutes", "0"], "bad training settings: minutes must be a number of minutes above 0"),
+                                         (["--steps", "5", "--epochs", "1"], "give --steps or --epochs, not both")])
+def test_the_cli_refuses_bad_budgets_in_one_line(real_midi_dir, tmp_path, args, error):
+    from click.testing import CliRunner
+
+    from midigen.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--style", "x", str(real_midi_dir), "--styles-dir", str(tmp_path), *args])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [f"Error: {error}"]
+    assert not (tmp_path / "x").exists()
+
+
+def _simulate(schedule, clock, step_s, validation_s=2.0) -> int:
+    """Run ``schedule`` the way ``train``'s loop does, on a fake clock: (steps done)."""
+    done = 0
+    while not schedule.finished(done):
+        clock[0] += step_s(done)
+        done += 1
+        late = schedule.stepped(done, step_s(done - 1), rank=0)
+        if schedule.validates_at(done) or late:
+            clock[0] += validation_s
+            schedule.validated(done, validation_s, rank=0)
+        if late:
+            break
+    return done
+
+
+def _schedule(monkeypatch, config, said):
+    clock = [0.0]
+    monkeypatch.setattr(budget.time, "monotonic", lambda: clock[0])
+    return clock, budget.Schedule(config.resolved(fine_tune=False), deadline_s=100.0, validation_s=2.0, world=1, device="cpu",
+                                  say=said.append, plan_lines=lambda c, s: [f"plan: {c.steps} steps, {s} s a step"])
+
+
+def test_a_budget_plans_its_schedule_to_end_at_the_deadline(monkeypatch):
+    said, config = [], TrainConfig(size="tiny", minutes=1.0, lr=1e-3)
+    clock, schedule = _schedule(monkeypatch, config, said)
+    # a first step paying one-off costs, then steady steps, then a machine that gets busier: each validation re-plans
+    done = _simulate(schedule, clock, lambda i: 3.0 if i == 0 else 0.5 if i < 60 else 0.7)
+    assert said == [f"plan: {schedule.planned_steps} steps, 0.5 s a step"]  # planned once the first steps were timed
+    assert schedule.planned_steps > done == schedule.config.steps and not schedule.stopped_by_budget
+    assert schedule.config.eval_every == math.ceil((100 - 3 - 4 * 0.5) / 0.5 / budget.BUDGET_VALIDATIONS)
+    assert 100 - 0.7 - 2 * 2.0 < clock[0] <= 100 + 2.0  # filled to the deadline, the last validation set aside
+    assert schedule.config.lr_at(done - 1) == pytest.approx(config.lr * config.min_lr_ratio, rel=0.01)  # decay ends with the steps
+
+
+def test_a_budget_run_that_falls_behind_stops_at_its_deadline(monkeypatch):
+    clock, schedule = _schedule(monkeypatch, TrainConfig(size="tiny", minutes=1.0, lr=1e-3, eval_every=1000), [])
+    done = _simulate(schedule, clock, lambda i: 0.5 if i < 50 else 4.0)  # no validation before the end to re-plan
+    assert schedule.stopped_by_budget and done < schedule.config.steps
+    assert clock[0] <= 100 + 4.0 + 2.0  # at most a step late, then validated so the best weights are kept
+
+
+def test_a_budget_scores_as_many_held_out_pieces_as_fit_its_shares():
+    from types import SimpleNamespace
+
+    from midigen.training.data import spread
+
+    lengths = lambda side, limit: [1000] * len(spread(40, limit))  # noqa: E731 - 40 valid and 40 test pieces
+    corpora = [SimpleNamespace(split=SimpleNamespace(valid=[0] * 40, test=[0] * 40), scored_lengths=lengths,
+                               validation_lengths=lambda limit: lengths("valid", limit))]  # a corpus as the budget sees it
+    assert budget.scoring_work([1000], 512) == 1512  # three half-overlapping windows: 1.5 s a piece at 1 ms a token
+    assert budget.choose_score_pieces(corpora, 60, 1e-3, 512) == 1  # none fits a minute: one is scored anyway
+    assert budget.choose_score_pieces(corpora, 600, 1e-3, 512) == 6  # 6 validations x 6 pieces x 1.5 s <= 60 s
+    assert budget.BUDGET_VALIDATIONS * budget.scoring_s(corpora, 7, 1e-3, 512)[0] > budget.VALIDATION_SHARE * 600
+    assert budget.choose_score_pieces(corpora, 10_000 * 60, 1e-3, 512) is None  # all of them
+
+
+def test_a_budget_run_stops_within_its_budget(real_midi_dir, tmp_path):
+    minutes = 0.15
+    config = TrainConfig(**{**TINY_TRAINING, "steps": None, "minutes": minutes, "eval_every": None,
+                            "checkpoint_every": None, "warmup_steps": None, "patience": 1000})
+    said = []
+    started = time.monotonic()
+    meta = train_style("timed", real_midi_dir, config, styles_dir=tmp_path, from_style="none",
+                       progress=lambda p: p.message and said.append(p.message))
+    elapsed = time.monotonic() - started
+    assert elapsed < minutes * 60 + 60  # the goal, generous here: start-up alone may take seconds on a loaded machine
+    training = meta["training"]
+    assert training["minutes"] == minutes and training["budget"]["planned_steps"] >= 1
+    assert training["steps_done"] == training["steps"] or training["budget"]["stopped_by_budget"]
+    assert training["score_pieces"] is None or training["score_pieces"] >= 1
+    assert said[0].startswith("data: 3 pieces (train 1, valid 1, test 1)") and "budget: 0.15 min" in said[0]
+    assert [m.split(":")[0] for m in said[1:4]] == ["held-out", "plan", "expected quality"]
+    assert load_bundle(tmp_path / "timed").meta["metrics"]["test"]
 
 
 def test_corpus_balance_draws_small_corpora_more_than_their_size(two_corpora):

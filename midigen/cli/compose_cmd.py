@@ -49,6 +49,7 @@ def compose(style, bars, key, tempo_bpm, time_sig, range_, program, parts, chord
     request = api.request_from_strings(bars, key=key, time_sig=time_sig, range_=range_, tempo_bpm=tempo_bpm, program=program,
                                        parts=parts, chords=chords, chords_track=chords_track, **sampling)
     check_outputs(output, request.variations, force, wav, png)
+    api.check_parts(style, request, styles_dir)
     bundle = prepare_sampling(style, styles_dir, request.max_copy, rank)
     takes = ranked(bundle, api.compose(bundle, request, styles_dir=styles_dir), rank)
     for path, take in zip(api.write_takes(takes, output, force=force), takes):

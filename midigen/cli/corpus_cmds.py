@@ -113,7 +113,8 @@ def subset(src: str, dst: str, genres: str, name: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--workers", default=2, show_default=True, help="Processes tokenizing in parallel.")
 def stats(path: str, as_json: bool, workers: int) -> None:
-    """Pieces, notes, bars, keys, meters, tempos and programs of a folder, and the files skipped with why.
+    """Pieces, notes, bars, keys (and how each was decided), meters, tempos and programs of a folder, the
+    files whose key signature the notes contradict, and the files skipped with why.
 
     Example: midigen corpus stats corpora/bach-chorales
     """
@@ -122,7 +123,7 @@ def stats(path: str, as_json: bool, workers: int) -> None:
 
     with progress_bar("reading") as progress:
         dataset = build_dataset(path, workers=workers, progress=progress)
-    result = CorpusStats.of(dataset.records, dataset.skipped)
+    result = CorpusStats.of_dataset(dataset)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
     else:

@@ -26,7 +26,8 @@ from ..tokens.tokenizer import encode
 from ..tokens.vocab import TOKENIZER_FORMAT, VOCAB
 from .reader import LoadedPiece, Skipped, find_music_files, load_pieces, reading_notes
 
-CACHE_FORMAT = 2  # 2: a file may hold several pieces (ABC books); records say what reading changed
+CACHE_FORMAT = 3  # 2: a file may hold several pieces (ABC books); records say what reading changed. 3: records say
+# how the key was decided, and a signature the notes contradict no longer decides it
 
 
 def default_cache_dir() -> Path:
@@ -61,6 +62,8 @@ class PieceRecord:
     pitch_high: int
     tune: str = ""  # "" for a whole file; the tune of an ABC book ("2" for X:2), then ``path`` ends "#2"
     reading: tuple[str, ...] = ()  # what reading changed (``reader.reading_notes``): clamped bytes, split bars...
+    key_decided: str = ""  # how ``key`` was decided: one of ``keys.KEY_WAYS``
+    key_signature: int | None = None  # the key the file's key signature states (None: it has none)
 
 
 def melody_of(piece: Piece) -> np.ndarray:
@@ -106,6 +109,8 @@ def _entry(item: LoadedPiece) -> dict:
         **_pitch_range(piece),
         "tune": item.tune,
         "reading": tuple(reading_notes(piece)),
+        "key_decided": piece.meta.get("key_decided", ""),
+        "key_signature": piece.meta.get("key_signature"),
     }
 
 

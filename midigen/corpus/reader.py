@@ -17,7 +17,7 @@ from ..errors import MidigenError, file_error
 from ..midi.files import read_midi
 from ..music.chords import analyse
 from ..music.grid import MAX_BAR_QUARTERS
-from ..music.keys import DEFAULT_KEY_PROFILE, analyse_key
+from ..music.keys import DEFAULT_KEY_PROFILE, decide_piece_key
 from ..music.piece import Piece
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
@@ -133,8 +133,8 @@ def _read_score(path: Path) -> list[LoadedPiece | Skipped]:
 
 
 def load_pieces(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> list[LoadedPiece | Skipped]:
-    """The pieces of one file in file order, as training sees them (the key analysed where the file states
-    none, the chords analysed): one for a MIDI file or a score, one per tune of an ABC book, a tune that
+    """The pieces of one file in file order, as training sees them (the key decided from signature and notes,
+    the chords analysed): one for a MIDI file or a score, one per tune of an ABC book, a tune that
     cannot be read as ``Skipped``. MidigenError naming the file when none of it can be read."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -149,8 +149,8 @@ def load_pieces(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> lis
     for item in loaded:
         if isinstance(item, LoadedPiece):
             piece = item.piece
-            if piece.key is None:
-                piece = piece.replace(key=analyse_key(piece, key_profile))
+            key, how = decide_piece_key(piece, piece.key, key_profile)
+            piece = piece.replace(key=key, meta={**piece.meta, "key_decided": how, "key_signature": piece.key})
             item = LoadedPiece(item.path, item.tune, piece.replace(chords=analyse(piece)), item.n_in)
         out.append(item)
     if not any(isinstance(item, LoadedPiece) for item in out):

@@ -48,13 +48,13 @@ class Constraints:
             raise MidigenError(f"{self.bars} bars in all cannot follow the {self.kept_bars} bars kept")
         if self.strict_key and self.key is None:
             raise MidigenError("--strict-key needs a key")
+        if self.strict_key and not self.melodic_pitches().any():
+            raise MidigenError(f"no pitch of {KEY_NAMES[self.key]} lies inside the range "
+                               f"{self.pitch_low}-{self.pitch_high}: --strict-key and --range contradict")
         for track, (low, high) in enumerate(self.track_ranges):
             if track not in self.drum_tracks and not self.melodic_pitches(track).any():
                 raise MidigenError(f"track {track + 1} may play {low}-{high}, which leaves no pitch inside "
                                    f"{self.pitch_low}-{self.pitch_high}{' in ' + KEY_NAMES[self.key] if self.strict_key else ''}")
-        if self.strict_key and not self.melodic_pitches().any():
-            raise MidigenError(f"no pitch of {KEY_NAMES[self.key]} lies inside the range "
-                               f"{self.pitch_low}-{self.pitch_high}: --strict-key and --range contradict")
 
     def melodic_pitches(self, track: int | None = None) -> np.ndarray:
         """(128,) bool: pitches allowed on a melodic track (None: the range every melodic track shares)."""

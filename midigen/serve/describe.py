@@ -21,7 +21,6 @@ from ..music.grid import STEPS_PER_QUARTER
 from ..music.keys import KEY_NAMES
 from ..music.piece import DURATION, PITCH, START, TRACK, VELOCITY, Piece
 from ..styles.bundle import read_meta
-from ..styles.parts import style_parts
 from ..tasks.compose import style_defaults
 from .store import TakeRecord
 
@@ -101,11 +100,12 @@ def style_card(path: Path) -> dict:
             "ngram_bits_per_note": (side.get("ngram") or {}).get("bits_per_note")}
     if card["composable"]:
         defaults = style_defaults(meta)
-        card["defaults"] = {"key": KEY_NAMES[defaults["key"]] if defaults["key"] is not None else None,
-                            "tempo_bpm": defaults["tempo_bpm"], "time_sig": "{}/{}".format(*defaults["meter"]),
+        # no default key: compose draws each take's from the corpus's keys ("keys" lists the commonest)
+        card["defaults"] = {"key": None, "tempo_bpm": defaults["tempo_bpm"], "time_sig": "{}/{}".format(*defaults["meter"]),
                             "range": list(defaults["pitch_range"])}
         card["parts"] = [{"name": p.name, "title": p.title, "program": p.program, "drum": p.is_drum,
-                          "range": [p.pitch_low, p.pitch_high]} for p in style_parts(meta)]
+                          "range": [p.pitch_low, p.pitch_high], "pieces": p.pieces, "notes_per_bar": p.notes_per_bar}
+                         for p in defaults["parts"]]
     else:
         card["corpora"] = [c.get("label") for c in meta.get("corpora", [])]
     return card

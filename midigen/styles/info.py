@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import MidigenError
 from .bundle import read_meta
-from .parts import describe_parts, style_parts
+from .parts import describe_instrumentations, describe_parts, style_parts
 from .registry import PROJECT_STYLES, find_style, list_style_dirs
 from .sidecar import side_files
 
@@ -61,7 +61,9 @@ def describe(meta: dict) -> list[str]:
         f"meters: {top(stats.get('meters', {}))}   tempos: {top(stats.get('tempos_bpm', {}))}",
         f"programs: {top(stats.get('programs', {}))}   pitch range: {stats.get('pitch_min')}-{stats.get('pitch_max')}",
         # a multi-style base is not composed in: it has no parts to offer
-        *([] if meta.get("corpora") else [f"parts (compose --parts): {describe_parts(style_parts(meta))}"]),
+        *([] if meta.get("corpora") else [
+            f"parts (compose --parts): {describe_parts(style_parts(meta), stats.get('pieces'))}",
+            f"instrumentations (compose draws one a take): {describe_instrumentations(meta)}"]),
         f"training: size {training.get('size')}, {training.get('steps_done')} steps (best at {training.get('best_step')}), "
         f"seed {training.get('seed')}, on {meta.get('hardware', {}).get('device')}",
         f"command: {meta.get('command')}",

@@ -1,31 +1,32 @@
-"""The parts a style can write: names, programs and pitch ranges, from its corpus statistics.
+"""The parts a style can write: names, programs, pitch ranges and density, all from its corpus statistics.
 
-A style's parts are the tracks of its corpus's most common instrumentation, in the tokenizer's track
-order (the order the corpus files list them, top voice first in vocal scores). They are named from two
-tables: an ensemble of one melodic instrument takes the names of its voices (four voices: soprano,
-alto, tenor, bass); otherwise a part is named by its General MIDI family (``piano``, ``bass``,
-``drums`` …), numbered when a family occurs twice. Each voice of such an ensemble has its range from
-``VOICE_RANGES_PITCH`` where the table has one; every other part, the style's whole range.
+A part is named from the programs of its piece's tracks (``midi.instruments``: ``soprano`` … ``bass`` in a
+chorale; ``drums``, ``bass``, ``piano``, ``guitar-2`` in a band). A style *knows* every part that some
+piece of its corpus has (``style_parts``), in the order its pieces have them (each part's mean place among
+its piece's tracks, top voice first), with how many pieces have it, its commonest program, and its pitch
+range (the ``corpus.part_stats.RANGE_PERCENTILES`` of its notes) and notes per bar from the corpus's
+per-part statistics. A bundle made before those statistics existed gives every part the style's whole
+range (``bench.restat`` refreshes a bundle's statistics from its corpus).
+
+A take is written in one instrumentation the corpus really has (``take_parts``): drawn from the corpus's
+instrumentations by how many pieces have each, from the take's seed (the commonest when sampling is
+greedy), among those the tokenizer can say. ``--parts`` keeps the parts it names: the instrumentation is
+drawn among those that have them all, or, where none has, is exactly those parts, in the style's order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from ..errors import MidigenError
-from ..midi.general_midi import GM_NAMES_SHORT
-from ..music.grid import DRUM_PROGRAM
+from ..midi.instruments import kind_name, kind_of_part, part_names, part_number
+from ..music.grid import DRUM_PROGRAM, MAX_TRACKS
 from ..music.piece import Track
 
-# Voices of an ensemble of one melodic instrument, top voice first.
-VOICE_NAMES = {
-    1: ("melody",),
-    2: ("upper", "lower"),
-    3: ("upper", "middle", "lower"),
-    4: ("soprano", "alto", "tenor", "bass"),
-}
-# Lowest and highest pitch of each voice of the Bach chorales (corpora/bach-chorales, 364 pieces):
-# the usual choral ranges, a little wider at the edges where Bach goes.
-VOICE_RANGES_PITCH = {"soprano": (57, 81), "alto": (53, 74), "tenor": (48, 69), "bass": (36, 64)}
+# What a seed draws from the corpus's counts, each from a stream of its own (``draw``).
+DRAW_STREAMS = {"key": 1, "instrumentation": 2}
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Part:
     program: int  # General MIDI program 0..127, DRUM_PROGRAM for drums
     pitch_low: int
     pitch_high: int
+    pieces: int = 0  # pieces of the corpus that have the part
+    notes_per_bar: float | None = None  # None: the bundle's statistics predate per-part figures
 
     def __post_init__(self) -> None:
         if not (self.name and " " not in self.name and self.name == self.name.lower()):
@@ -47,7 +50,7 @@ class Part:
 
     @property
     def title(self) -> str:
-        """The track name written to MIDI files: ``Soprano``, ``Bass 2``."""
+        """The track name written to MIDI files: ``Soprano``, ``Guitar 2``."""
         return self.name.replace("-", " ").capitalize()
 
     def track(self, program: int | None = None) -> Track:
@@ -57,55 +60,99 @@ class Part:
         return Track(self.program if program is None else program, False, self.title)
 
 
-def family_name(program: int) -> str:
-    """The General MIDI family a program belongs to, as a part name: ``piano``, ``bass``, ``drums`` …"""
-    if program == DRUM_PROGRAM:
-        return "drums"
-    return GM_NAMES_SHORT[program // 8].lower().rstrip(".").replace(" ", "-")
+def instrumentation_programs(text: str) -> tuple[int, ...] | None:
+    """"0,0,drums" -> (0, 0, DRUM_PROGRAM), as corpus statistics write an instrumentation; None unless the
+    tokenizer can say it (1 to MAX_TRACKS tracks of known programs)."""
+    try:
+        programs = tuple(DRUM_PROGRAM if p == "drums" else int(p) for p in str(text).split(","))
+    except ValueError:
+        return None
+    return programs if 1 <= len(programs) <= MAX_TRACKS and all(0 <= p <= DRUM_PROGRAM for p in programs) else None
 
 
-def _voices(programs: list[int]) -> tuple[str, ...] | None:
-    """The voice names of an ensemble of one melodic instrument, else None."""
-    melodic_once = len(set(programs)) == 1 and programs[0] != DRUM_PROGRAM
-    return VOICE_NAMES.get(len(programs)) if melodic_once else None
+def _stats(meta: dict) -> dict:
+    return (meta.get("corpus") or {}).get("stats") or {}
 
 
-def part_names(programs: list[int]) -> list[str]:
-    """Names of the tracks of an instrumentation (see the module's docstring)."""
-    voices = _voices(programs)
-    if voices:
-        return list(voices)
-    families = [family_name(p) for p in programs]
-    names = []
-    for i, family in enumerate(families):
-        repeats = families.count(family) > 1
-        names.append(f"{family}-{families[:i + 1].count(family)}" if repeats else family)
-    return names
+def corpus_instrumentations(meta: dict) -> list[tuple[tuple[int, ...], int]]:
+    """(programs, pieces) of each instrumentation of the style's corpus the tokenizer can say, commonest first
+    (older statistics without instrumentations: the commonest program, as one track)."""
+    stats = _stats(meta)
+    counts = stats.get("instrumentations") or {}
+    if not counts:
+        programs = stats.get("programs") or {}
+        counts = {max(programs, key=programs.get) if programs else "0": 1}
+    rows = [(instrumentation_programs(text), n) for text, n in counts.items() if isinstance(n, int) and n > 0]
+    rows = sorted(((p, n) for p, n in rows if p is not None), key=lambda row: (-row[1], row[0]))
+    return rows or [((0,), 1)]
 
 
-def instrumentation_programs(text: str) -> list[int]:
-    """"0,0,drums" -> [0, 0, DRUM_PROGRAM] (how corpus statistics write an instrumentation)."""
-    return [DRUM_PROGRAM if p == "drums" else int(p) for p in str(text).split(",") if p != ""] or [0]
+def _whole_range(stats: dict) -> tuple[int, int]:
+    low, high = stats.get("pitch_min", 0), stats.get("pitch_max", 127)
+    ok = isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 127
+    return (low, high) if ok else (0, 127)
+
+
+def _part(stats: dict, name: str, program: int, pieces: int) -> Part:
+    """A part with its figures from the per-part statistics where the bundle has them."""
+    figures = (stats.get("parts") or {}).get(name) or {}
+    low, high = figures.get("pitch_low"), figures.get("pitch_high")
+    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 127):
+        low, high = _whole_range(stats)
+    density = figures.get("notes_per_bar")
+    return Part(name, program, low, high, pieces, float(density) if isinstance(density, (int, float)) else None)
 
 
 def style_parts(meta: dict) -> tuple[Part, ...]:
-    """The parts of a style: its corpus's most common instrumentation, named, with pitch ranges."""
-    stats = meta.get("corpus", {}).get("stats", {})
-    instrumentations = stats.get("instrumentations") or {}
-    programs_seen = stats.get("programs") or {}
-    if instrumentations:
-        programs = instrumentation_programs(max(instrumentations, key=instrumentations.get))
-    else:  # older statistics: the most common program, as one track
-        programs = instrumentation_programs(max(programs_seen, key=programs_seen.get) if programs_seen else "0")
-    low, high = int(stats.get("pitch_min", 0)), int(stats.get("pitch_max", 127))
-    if low > high:
-        low, high = 0, 127
-    ranges = VOICE_RANGES_PITCH if _voices(programs) else {}  # a "bass" guitar is no choir's bass
-    parts = []
-    for name, program in zip(part_names(programs), programs):
-        part_low, part_high = ranges.get(name, (low, high))
-        parts.append(Part(name, program, part_low, part_high))
-    return tuple(parts)
+    """Every part the style's corpus has, in the order its pieces have them (see the module's docstring)."""
+    pieces: Counter = Counter()
+    places: defaultdict = defaultdict(float)
+    programs: defaultdict = defaultdict(Counter)
+    for instrumentation, n in corpus_instrumentations(meta):
+        last = max(len(instrumentation) - 1, 1)
+        for place, (name, program) in enumerate(zip(part_names(instrumentation), instrumentation)):
+            pieces[name] += n
+            places[name] += n * place / last
+            programs[name][program] += n
+    def place(name: str) -> float:  # a numbered part stands after the first of its kind (``guitar-2`` after ``guitar``)
+        kind = kind_of_part(name) if kind_of_part(name) in pieces else name
+        return places[kind] / pieces[kind]
+
+    order = sorted(pieces, key=lambda name: (place(name), kind_of_part(name), part_number(name), name))
+    stats = _stats(meta)
+    return tuple(_part(stats, name, programs[name].most_common(1)[0][0], pieces[name]) for name in order)
+
+
+def instrumentation_parts(meta: dict, programs: tuple[int, ...]) -> tuple[Part, ...]:
+    """The parts of one instrumentation, named from its programs, each with the program it has there."""
+    known = {p.name: p for p in style_parts(meta)}
+    return tuple(replace(known[name], program=program) if name in known else _part(_stats(meta), name, program, 0)
+                 for name, program in zip(part_names(programs), programs))
+
+
+def common_parts(meta: dict) -> tuple[Part, ...]:
+    """The parts of the corpus's commonest instrumentation."""
+    return instrumentation_parts(meta, corpus_instrumentations(meta)[0][0])
+
+
+def draw(counts: list[tuple[object, int]], seed: int, stream: str, greedy: bool = False):
+    """One item of ``counts`` ((item, weight) pairs, commonest first), drawn by weight from ``seed`` on its
+    own ``DRAW_STREAMS`` stream; the first when ``greedy``."""
+    if greedy or len(counts) == 1:
+        return counts[0][0]
+    cumulative = np.cumsum(np.asarray([n for _, n in counts], dtype=np.float64))
+    rng = np.random.default_rng([DRAW_STREAMS[stream], int(seed) & 0xFFFF_FFFF_FFFF_FFFF])
+    return counts[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))][0]
+
+
+def take_parts(meta: dict, seed: int, names: tuple[str, ...] | None = None, greedy: bool = False) -> tuple[Part, ...]:
+    """The parts a take is written with, its header's instrumentation (see the module's docstring)."""
+    rows = corpus_instrumentations(meta)
+    if names is not None:
+        rows = [(programs, n) for programs, n in rows if set(names) <= set(part_names(programs))]
+        if not rows:
+            return tuple(p for p in style_parts(meta) if p.name in names)
+    return instrumentation_parts(meta, draw(rows, seed, "instrumentation", greedy))
 
 
 def choose_parts(parts: tuple[Part, ...], names: tuple[str, ...], style: str, option: str = "--parts") -> tuple[Part, ...]:
@@ -124,18 +171,30 @@ def choose_parts(parts: tuple[Part, ...], names: tuple[str, ...], style: str, op
     return tuple(p for p in parts if p.name in wanted)
 
 
-def describe_parts(parts: tuple[Part, ...]) -> str:
-    """One line for ``styles show``: ``soprano (program 0, 57-81), alto (…)``."""
-    def program(p: Part) -> str:
-        return "drums" if p.is_drum else f"program {p.program}"
+def describe_parts(parts: tuple[Part, ...], pieces: int | None = None) -> str:
+    """One line for ``styles show``: ``soprano (program 0, pitches 62-79, 3.5 notes a bar, 364 of 364 pieces), …``."""
+    def one(p: Part) -> str:
+        figures = ["drums" if p.is_drum else f"program {p.program}, pitches {p.pitch_low}-{p.pitch_high}"]
+        figures += [f"{p.notes_per_bar:g} notes a bar"] if p.notes_per_bar is not None else []
+        figures += [f"{p.pieces} of {pieces} pieces" if pieces else f"{p.pieces} pieces"] if p.pieces else []
+        return f"{p.name} ({', '.join(figures)})"
 
-    return ", ".join(f"{p.name} ({program(p)}, pitches {p.pitch_low}-{p.pitch_high})" for p in parts)
+    return ", ".join(one(p) for p in parts)
+
+
+def describe_instrumentations(meta: dict, n: int = 4) -> str:
+    """The commonest instrumentations, named: ``drums+piano+bass (40), …`` (those named alike counted together)."""
+    named: Counter = Counter()
+    for programs, count in corpus_instrumentations(meta):
+        named["+".join(part_names(programs))] += count
+    shown = ", ".join(f"{names} ({count})" for names, count in named.most_common(n))
+    return shown + (f" and {len(named) - n} more" if len(named) > n else "")
 
 
 def usual_places(parts: tuple[Part, ...], programs: list[int]) -> list[float]:
     """Where each track of the instrumentation ``programs`` usually stands among the style's parts: the index
-    of the style's first part of the same General MIDI family, else the middle. Sorting tracks by it puts
-    them in the order the style's pieces have them (a band's drums first and its bass last)."""
-    families = [p.name.rsplit("-", 1)[0] if p.name[-1].isdigit() else p.name for p in parts]
+    of the style's first part of the same kind (``guitar`` for ``guitar-2``), else the middle. Sorting tracks by
+    it puts them in the order the style's pieces have them (a band's drums first and its bass last)."""
+    kinds = [kind_of_part(p.name) for p in parts]
     middle = (len(parts) - 1) / 2
-    return [float(families.index(family_name(p))) if family_name(p) in families else middle for p in programs]
+    return [float(kinds.index(kind_name(p))) if kind_name(p) in kinds else middle for p in programs]

@@ -34,7 +34,7 @@ from ..sampling.copyguard import CopyGuardState
 from ..sampling.locks import KeptNotesState
 from ..sampling.sampler import sample
 from ..styles.bundle import Bundle
-from ..styles.parts import Part, choose_parts, style_parts, usual_places
+from ..styles.parts import Part, choose_parts, common_parts, style_parts, usual_places
 from ..tokens.tokenizer import decode, encode
 from ..tokens.vocab import MAX_HOLE_BARS, VOCAB
 from .guard import copy_guard
@@ -144,7 +144,7 @@ def accompany_piece(bundle: Bundle, piece: Piece, request: AccompanyRequest, *, 
     meter = tuple([m for m in piece.meters if m[0] <= first][-1][1:])
     ranges = tuple((0, 127) if t < n_in else (added[t - n_in].pitch_low, added[t - n_in].pitch_high) for t in order)
     max_len = bundle.model.cfg.max_seq_len
-    step = chunk_bars(bundle.meta, piece, first, count, len(added), len(all_parts), max_len)
+    step = chunk_bars(bundle.meta, piece, first, count, len(added), len(common_parts(bundle.meta)), max_len)
     guard = copy_guard(bundle, request.max_copy)
     rows = request.variations
     notes = [base.notes.copy() for _ in range(rows)]

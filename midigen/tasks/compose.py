@@ -1,7 +1,10 @@
 """``compose``: new pieces in a style, under the user's key, tempo, meter, length and range.
 
 The request is validated in one place (``ComposeRequest``); what the user leaves unset comes from the
-style's corpus statistics in its bundle. The sampler is masked by the grammar and the constraints, so
+style's corpus statistics in its bundle: tempo and meter are the corpus's commonest, while the key and the
+instrumentation are drawn from the take's seed in proportion to the corpus's pieces (``style_key``,
+``parts.take_parts``), so that takes are in the keys and for the ensembles the style really uses (greedy
+sampling takes the commonest). The sampler is masked by the grammar and the constraints, so
 every take decodes to exactly ``bars`` bars; the MIDI carries the exact requested tempo, the meter,
 the key signature, one named track per part (``parts``) and a provenance text event from which the
 take can be reproduced. The sampling itself, the provenance and the writing are the skeleton all four
@@ -25,8 +28,9 @@ from ..music.piece import TRACK, Piece, Track, bar_starts_steps, sort_notes
 from ..music.spelling import parse_range
 from ..sampling.constraints import ConstrainedState
 from ..sampling.locks import ChordScheduleState
-from ..styles.bundle import Bundle
-from ..styles.parts import choose_parts, style_parts
+from ..styles.bundle import Bundle, read_meta
+from ..styles.parts import choose_parts, draw, style_parts, take_parts
+from ..styles.registry import find_style
 from ..tokens.tokenizer import decode
 from ..tokens.vocab import UNKNOWN_KEY, VOCAB
 from .request import RangedRequest, check_request_bars
@@ -45,7 +49,7 @@ class ComposeRequest(RangedRequest):
     tempo_bpm: float | None = None
     meter: tuple[int, int] | None = None
     program: int | None = None
-    parts: tuple[str, ...] | None = None  # names of the style's parts to write (None: all)
+    parts: tuple[str, ...] | None = None  # names of the style's parts to write (None: an instrumentation of its corpus)
     chords: tuple[tuple[int, ...], ...] | None = None  # chord values bar by bar (``parse_progression``), looped
     chords_track: bool = False  # also write the chords as a block-chord part
 
@@ -73,7 +77,7 @@ class ComposeRequest(RangedRequest):
 
 
 def style_defaults(meta: dict) -> dict:
-    """Key, tempo, meter and parts (its instrumentation, named) the style's corpus uses most."""
+    """Key, tempo and meter the style's corpus uses most, and every part it knows (``parts.style_parts``)."""
     stats = meta.get("corpus", {}).get("stats", {})
 
     def most_common(name: str, fallback):
@@ -93,6 +97,23 @@ def style_defaults(meta: dict) -> dict:
     }
 
 
+def check_parts(style: str, request: ComposeRequest, styles_dir=None) -> None:
+    """MidigenError for a ``--parts`` the style does not know, read from its ``style.json`` alone: before
+    the weights load or a copy index is built."""
+    if request.parts is not None:
+        path = find_style(style, styles_dir)
+        choose_parts(style_parts(read_meta(path, older_vocab=True)), request.parts, path.name)
+
+
+def style_key(meta: dict, seed: int, greedy: bool = False) -> int | None:
+    """A key drawn from ``seed`` in proportion to the corpus's pieces in each key (the commonest when
+    ``greedy``); None where the corpus names no key."""
+    keys = (meta.get("corpus", {}).get("stats", {}) or {}).get("keys") or {}
+    counts = sorted(((parse_key(name), n) for name, n in keys.items() if name in KEY_NAMES and isinstance(n, int) and n > 0),
+                    key=lambda kn: (-kn[1], kn[0]))
+    return draw(counts, seed, "key", greedy) if counts else None
+
+
 def header_ids(key: int | None, meter, tempo_bpm: float, tracks: list[Track], style_slot) -> list[int]:
     """BOS [Style] Key TimeSig Tempo Program+ Bar: the prompt of a piece that starts from nothing."""
     off = VOCAB.offsets
@@ -110,20 +131,23 @@ def header_ids(key: int | None, meter, tempo_bpm: float, tracks: list[Track], st
 def resolve(bundle: Bundle, request: ComposeRequest) -> dict:
     """The request with every unset value filled from the style.
 
-    The model always writes every part of the style (the instrumentation it learnt); ``--parts`` chooses
-    which of them the file keeps, so a soprano and a bass are the outer voices of a full texture.
+    The model writes one instrumentation of the style's corpus (``parts.take_parts``); ``--parts`` chooses
+    which of its parts the file keeps, so a soprano and a bass are the outer voices of a full texture.
     """
     check_composable(bundle)
     defaults = style_defaults(bundle.meta)
-    parts = defaults["parts"]
-    chosen = parts if request.parts is None else choose_parts(parts, request.parts, bundle.name)
+    chosen = None if request.parts is None else choose_parts(defaults["parts"], request.parts, bundle.name)
+    greedy = request.temperature == 0
+    parts = take_parts(bundle.meta, request.seed, None if chosen is None else tuple(p.name for p in chosen), greedy)
+    written = tuple(i for i, p in enumerate(parts) if chosen is None or p.name in {c.name for c in chosen})
     return {
-        "key": request.key if request.key is not None else defaults["key"],
+        "key": request.key if request.key is not None else style_key(bundle.meta, request.seed, greedy),
         "tempo_bpm": request.tempo_bpm if request.tempo_bpm is not None else defaults["tempo_bpm"],
         "meter": tuple(request.meter or defaults["meter"]),
-        "parts": chosen,
+        "parts": tuple(parts[i] for i in written),
+        "instrumentation": parts,
         "tracks": [p.track(request.program) for p in parts],
-        "written": tuple(i for i, p in enumerate(parts) if p in chosen),
+        "written": written,
         "style_slot": style_slot(bundle),
     }
 
@@ -138,12 +162,28 @@ def keep_tracks(piece: Piece, tracks: tuple[int, ...], names: list[str]) -> Piec
                          meta={**piece.meta, "track_names": names})
 
 
+MIN_PART_RANGE = 5  # semitones: a part narrower than a fourth inside --range keeps the whole --range
+
+
+def part_ranges(parts, pitch_range: tuple[int, int] | None) -> tuple[tuple[int, int], ...]:
+    """Each part's pitch range from its corpus statistics, inside the user's ``--range``; where the two
+    overlap by less than ``MIN_PART_RANGE`` the user's range wins (what they asked for, not what the
+    corpus did). Old bundles without per-part figures give every part the style's whole range."""
+    low, high = pitch_range or (0, 127)
+    out = []
+    for part in parts:
+        part_low, part_high = max(part.pitch_low, low), min(part.pitch_high, high)
+        out.append((part_low, part_high) if part_high - part_low >= MIN_PART_RANGE else (low, high))
+    return tuple(out)
+
+
 def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, device: str = "cpu") -> list[Take]:
     """``request.variations`` takes in the style, sampled in one batch."""
     bundle = sampling_bundle(style, styles_dir, device)
     r = resolve(bundle, request)
     constraints = request.constraints(bars=request.bars, meter=r["meter"], key=r["key"], drum_tracks=drum_tracks(r["tracks"]),
-                                      written_tracks=frozenset(r["written"]))
+                                      written_tracks=frozenset(r["written"]),
+                                      track_ranges=part_ranges(r["instrumentation"], request.pitch_range))
     prompt = header_ids(r["key"], r["meter"], r["tempo_bpm"], r["tracks"], r["style_slot"])
 
     def to_piece(variation: int, row: np.ndarray) -> Piece:
@@ -153,7 +193,7 @@ def compose(style: str | Bundle, request: ComposeRequest, *, styles_dir=None, de
         return with_chords_track(piece) if request.chords_track else piece
 
     record = {"key": key_name(r["key"]), "tempo_bpm": r["tempo_bpm"], "time_sig": f"{r['meter'][0]}/{r['meter'][1]}",
-              "parts": [p.name for p in r["parts"]]}
+              "parts": [p.name for p in r["parts"]], "instrumentation": [p.name for p in r["instrumentation"]]}
     return sample_takes(bundle, request, prompt, constraints, to_piece, record=record,
                         new_state=chord_state(request, r["meter"]), device=device)
 

@@ -21,7 +21,7 @@ from ..midi.patch import NewTrack, SourceMidi, patch, read_source
 from ..music.piece import DURATION, START, TRACK, Piece
 from ..sampling.locks import MelodyLockedState
 from ..styles.bundle import Bundle
-from ..styles.parts import Part, style_parts
+from ..styles.parts import Part, common_parts
 from ..tokens.tokenizer import decode
 from .compose import header_ids
 from .request import SamplingRequest
@@ -51,7 +51,7 @@ def check_melody(melody: Piece) -> None:
 
 
 def harmony_parts(bundle: Bundle) -> tuple[Part, ...]:
-    parts = style_parts(bundle.meta)
+    parts = common_parts(bundle.meta)  # the corpus's commonest instrumentation
     if len(parts) < 2 or parts[0].is_drum:
         raise MidigenError(f"style {bundle.name} has the parts {', '.join(p.name for p in parts)}: harmonize needs a "
                            "style whose pieces have several parts, the top one melodic")

@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import MidigenError
 from ..fsutil import atomic_write_bytes, check_output_path
 from ..midi.patch import SourceMidi
-from ..music.keys import KEY_NAMES, analyse_key
+from ..music.keys import KEY_NAMES, decide_piece_key
 from ..music.piece import Piece
 from ..sampling.constraints import ConstrainedState, Constraints, SamplingState
 from ..sampling.sampler import sample_prompted
@@ -98,13 +98,11 @@ def sample_takes(bundle: Bundle, request: SamplingRequest, prompt: list[int], co
 
 
 def input_key(piece: Piece, key: int | None) -> tuple[int | None, str]:
-    """(key, where it came from): ``--key``, the file's key signature, else found from the notes as the
-    corpus reader does for training pieces."""
+    """(key, where it came from): ``--key``, else decided as the corpus reader decides a training piece's
+    key (``keys.decide_piece_key``: the file's signature unless its notes contradict it)."""
     if key is not None:
         return key, "--key"
-    if piece.key is not None:
-        return piece.key, "key signature"
-    return analyse_key(piece), "found from the notes"
+    return decide_piece_key(piece, piece.key)
 
 
 def sample_for_file(sample_piece: Callable[..., list[Take]], style: str | Bundle, source: SourceMidi,

@@ -57,8 +57,8 @@ def _load_optimizer_tensors(optimizer: torch.optim.Optimizer, tensors: dict[str,
             optimizer.state[param] = state
 
 
-def resume(work: Path, model, optimizer, config) -> tuple[int, dict]:
-    """Load the last checkpoint in ``work``; (step, best-so-far) to continue from."""
+def resume(work: Path, model, optimizer, config):
+    """Load the last checkpoint in ``work``; (step, best-so-far, the interrupted run's config) to continue from."""
     from safetensors.torch import load_file
 
     state_path = work / CHECKPOINT_STATE
@@ -74,4 +74,4 @@ def resume(work: Path, model, optimizer, config) -> tuple[int, dict]:
                            "train again without --resume")
     model.load_weights(load_file(str(work / CHECKPOINT_WEIGHTS)))
     _load_optimizer_tensors(optimizer, load_file(str(work / CHECKPOINT_OPTIMIZER)))
-    return int(state["step"]), state["best"]
+    return int(state["step"]), state["best"], saved

@@ -51,10 +51,21 @@ class Corpus:
         """The side, or ``limit`` of its pieces spread evenly over it (files are in name order, which for an
         MMA import is genre order: the first N would all be ballads)."""
         pieces, notes, quarters = self.side(name)
-        if limit is None or len(pieces) <= limit:
-            return pieces, notes, quarters
-        keep = np.unique(np.linspace(0, len(pieces) - 1, limit).round().astype(int))
+        keep = spread(len(pieces), limit)
         return [pieces[i] for i in keep], [notes[i] for i in keep], [quarters[i] for i in keep]
+
+    def scored_lengths(self, name: str, limit: int | None) -> list[int]:
+        """Token counts of the pieces of ``scored_side(name, limit)`` (without building it)."""
+        idx = getattr(self.split, name)
+        return [self.dataset.records[idx[i]].length for i in spread(len(idx), limit)]
+
+    def validation_side(self, limit: int | None) -> Side:
+        """What training validates on: the valid side (``limit`` pieces of it), or for a corpus too small to
+        have one, the whole train side."""
+        return self.scored_side("valid", limit) if self.split.valid else self.side("train")
+
+    def validation_lengths(self, limit: int | None) -> list[int]:
+        return self.scored_lengths("valid" if self.split.valid else "train", limit if self.split.valid else None)
 
     def train_tokens(self) -> int:
         return sum(self.dataset.records[i].length for i in self.split.train)
@@ -62,6 +73,13 @@ class Corpus:
     def to_json(self) -> dict:
         return {"label": self.label, "root": str(self.root), **manifest_info(self.root), "slot": self.slot, "pieces": len(self.dataset),
                 "split": split_json(self.dataset, self.split), "stats": self.stats.to_json()}
+
+
+def spread(count: int, limit: int | None) -> list[int]:
+    """Indices of ``limit`` of ``count`` items spread evenly over them (all of them when they fit)."""
+    if limit is None or count <= limit:
+        return list(range(count))
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int)).tolist()
 
 
 def load_corpus(corpus_dir: str | Path, seed: int, slot: int | None = None, progress=None) -> Corpus:
@@ -72,7 +90,7 @@ def load_corpus(corpus_dir: str | Path, seed: int, slot: int | None = None, prog
         reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in dataset.skipped[:5])
         raise MidigenError(f"{corpus_dir}: no usable pieces ({len(dataset.skipped)} files skipped{': ' + reasons if reasons else ''})")
     split = split_from_manifest(dataset, _read_manifest(Path(corpus_dir)).get("split")) or split_dataset(dataset, seed)
-    return Corpus(Path(corpus_dir), dataset, split, CorpusStats.of(dataset.records, dataset.skipped), slot)
+    return Corpus(Path(corpus_dir), dataset, split, CorpusStats.of_dataset(dataset), slot)
 
 
 def _read_manifest(corpus_dir: Path) -> dict:

@@ -58,6 +58,15 @@ def broadcast_flag(flag: bool, device: torch.device, world: int) -> bool:
     return bool(value.item())
 
 
+def broadcast_ints(values: list[int], device: torch.device, world: int) -> list[int]:
+    """Rank 0's integers (e.g. a planned step count), seen by every rank."""
+    if world <= 1:
+        return list(values)
+    tensor = torch.tensor(values, dtype=torch.int64, device=device if device.type == "cuda" else "cpu")
+    td.broadcast(tensor, src=0)
+    return [int(v) for v in tensor.tolist()]
+
+
 def barrier(world: int) -> None:
     if world > 1:
         td.barrier()

@@ -3,15 +3,16 @@
 ``train_style`` reads a folder through the token cache, splits it by tune family, trains on the train
 side with transposition augmentation (AdamW, warm-up then cosine decay, gradient clipping, bf16 autocast
 on GPU), scores the validation side in bits per note every ``eval_every`` steps, keeps the best weights,
-stops early when validation stops improving, and installs the bundle atomically. Checkpoints go to a
-work folder beside the bundle; ``resume=True`` continues from the last one. Under ``torchrun`` it runs
+stops early when validation stops improving, and installs the bundle atomically. How long it trains is
+``steps`` or a time budget (``budget``: by default ``DEFAULT_MINUTES``, start-up to installed bundle).
+Checkpoints go to a work folder beside the bundle; ``resume=True`` continues from the last one. Ctrl-C
+installs the best weights so far (unscored) and keeps the checkpoint. Under ``torchrun`` it runs
 DistributedDataParallel (NCCL on GPU, gloo on CPU); only rank 0 writes files or reports.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable
@@ -21,19 +22,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..corpus.stats import CorpusStats
 from ..errors import MidigenError
 from ..model.transformer import MusicTransformer, config_for_size
 from ..styles.bundle import check_replaceable, install, load_bundle, read_meta
 from ..styles.registry import check_name, default_write_dir, find_style
-from ..tokens.augment import all_transpositions
 from ..tokens.vocab import VOCAB
-from . import checkpoint
+from . import budget, checkpoint
 from . import distributed as dist
 from .batches import BatchSampler, PieceBank
 from .config import TrainConfig
 from .data import inherited_slots, load_corpora, piece_weights, slots_for
-from .likelihood import Likelihood, evaluate, evaluate_both, ngram_likelihood, pool
+from .likelihood import evaluate
+from .meta import corpus_metrics, fit_ngrams, style_meta
 
 BASE_STYLE = "base"  # the bundle ``train`` fine-tunes from by default
 
@@ -42,7 +42,7 @@ class Progress:
     """What the loop reports to its caller (the CLI draws it as a progress bar)."""
 
     step: int
-    steps: int
+    steps: int | None  # None while a budget run has not planned its steps yet
     loss: float
     tokens_per_s: float
     valid_bits_per_note: float | None = None
@@ -119,6 +119,7 @@ class _Run:
     command: str | None
     report: Callable[[Progress], object] | None  # rank 0's progress callback; None on other ranks
     inherited_slots: dict = field(default_factory=dict)  # {label: slot} of the base's corpora not trained again
+    started_s: float = 0.0  # time.monotonic() when train_style was called: a budget counts from it
 
     def say(self, step: int, message: str) -> None:
         """A line for the user between steps (the caller shows ``Progress.message`` as text)."""
@@ -133,6 +134,9 @@ class _Outcome:
     steps_done: int
     stopped: int | None  # the step early stopping ended the run at
     best_step: int | None  # the step of the weights the bundle keeps
+    best_bits_per_note: float | None = None
+    interrupted: bool = False  # Ctrl-C: installed unscored, checkpoint kept
+    budget: dict | None = None  # a budget run's plan and how it ended
 
 
 def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, *, styles_dir: str | Path | None = None,
@@ -141,8 +145,10 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
 
     ``corpus_dirs``: one folder (a one-style bundle) or several (a multi-style bundle, Style token per
     folder). ``from_style``: a bundle to fine-tune, ``"none"`` for scratch, None for ``base`` where its
-    size and context fit the config.
+    size and context fit the config. A time budget (``config.budget_minutes``) counts from this call.
+    Ctrl-C (KeyboardInterrupt) installs the best weights so far and re-raises, saying so.
     """
+    started_s = time.monotonic()
     check_name(name)
     dirs = _folders(corpus_dirs)
     rank, world = dist.setup()
@@ -153,15 +159,24 @@ def train_style(name: str, corpus_dirs: str | Path | list, config: TrainConfig, 
     target = default_write_dir(styles_dir) / name
     run = _Run(name=name, config=config, corpora=corpora, target=target, work=target.parent / f".train-{name}",
                device=device, rank=rank, world=world, from_style=base.name if base else None, command=command,
-               report=progress if rank == 0 else None, inherited_slots=inherited_slots(base.meta if base else None, corpora))
+               report=progress if rank == 0 else None, inherited_slots=inherited_slots(base.meta if base else None, corpora),
+               started_s=started_s)
     if note:  # said once the corpus is known to be usable, so that a bad folder is one line
         run.say(0, note)
     model = _model_for(base, config, device)
     check_replaceable(target)  # before hours of training, not after
     optimizer = _optimizer(model, config, fused=device.type in ("cpu", "cuda"))
-    start_step, best = _open_work(run, model, optimizer, resume)
-    outcome = _loop(run, model, optimizer, start_step, best)
-    return _finish(run, model, outcome) if rank == 0 else {}
+    start_step, best, run = _open_work(run, model, optimizer, resume)
+    run.say(start_step, budget.data_line(corpora, run.config))
+    ngrams = fit_ngrams(corpora, run.config) if rank == 0 else []  # before the budget's plan: start-up time
+    run, schedule = _schedule(run, model)
+    outcome = _loop(run, model, optimizer, start_step, best, schedule)
+    run = replace(run, config=schedule.config)
+    if rank != 0:
+        if outcome.interrupted:
+            raise KeyboardInterrupt("interrupted")
+        return {}
+    return _finish(run, model, outcome, ngrams)
 
 
 def _folders(corpus_dirs: str | Path | list) -> list[Path]:
@@ -199,15 +214,49 @@ def _model_for(base, config: TrainConfig, device) -> MusicTransformer:
     return MusicTransformer(config_for_size(config.size, VOCAB.size, config.seq_len, config.dropout)).to(device)
 
 
-def _open_work(run: _Run, model, optimizer, resume: bool) -> tuple[int, dict]:
-    """(first step, best-so-far record): from the last checkpoint when resuming; else a clean work folder."""
-    start_step, best = 0, {"bits_per_note": None, "step": None, "evals_since": 0}
+def _open_work(run: _Run, model, optimizer, resume: bool) -> tuple[int, dict, _Run]:
+    """(first step, best-so-far record, the run with its budget decided): from the last checkpoint when
+    resuming (a run given no steps continues the interrupted run's schedule); else a clean work folder."""
+    start_step, best, config = 0, {"bits_per_note": None, "step": None, "evals_since": 0}, run.config
     if resume:
-        start_step, best = checkpoint.resume(run.work, model, optimizer, run.config)
+        start_step, best, saved = checkpoint.resume(run.work, model, optimizer, run.config)
+        if config.steps is None and saved.steps is not None:
+            config = replace(config, steps=saved.steps, warmup_steps=saved.warmup_steps, eval_every=saved.eval_every,
+                             checkpoint_every=saved.checkpoint_every,
+                             minutes=config.minutes if config.minutes is not None else saved.minutes)
     elif run.rank == 0 and run.work.exists():
         shutil.rmtree(run.work)
     dist.barrier(run.world)
-    return start_step, best
+    return start_step, best, replace(run, config=replace(config, minutes=config.budget_minutes))
+
+
+def _schedule(run: _Run, model) -> tuple[_Run, budget.Schedule]:
+    """The run's schedule. Under a budget rank 0 times the scoring, sizes ``score_pieces`` (unless given)
+    and sets the final scoring's time aside: the deadline is when training must end."""
+    config, minutes = run.config, run.config.minutes
+    deadline_s, validation_s = None, 0.0
+    if minutes is not None and run.rank == 0:
+        s_per_token = budget.probe_s_per_token(model, run.corpora, run.device)
+        window = model.cfg.max_seq_len
+        if config.score_pieces is None:
+            config = replace(config, score_pieces=budget.choose_score_pieces(run.corpora, minutes * 60, s_per_token, window))
+        validation_s, final_s = budget.scoring_s(run.corpora, config.score_pieces, s_per_token, window)
+        deadline_s = run.started_s + minutes * 60 - final_s - budget.INSTALL_S - validation_s
+        n = config.score_pieces
+        pieces = "all pieces" if n is None else f"at most {n} piece{'s' if n > 1 else ''}"
+        run.say(0, f"held-out: {pieces} per side and corpus scored, ~{validation_s:.1f} s a validation, "
+                   f"~{final_s:.1f} s to score at the end; start-up took {time.monotonic() - run.started_s:.1f} s")
+    elif minutes is not None:
+        deadline_s = float("inf")  # rank 0 decides when to stop
+    run = replace(run, config=config)
+    fine_tune = run.from_style is not None
+
+    def lines(planned: TrainConfig, step_s: float | None) -> list[str]:
+        return [budget.plan_line(planned, run.world, run.corpora, step_s, run.device),
+                budget.quality_line(planned, run.world, run.corpora, fine_tune)]
+
+    return run, budget.Schedule(config, deadline_s=deadline_s, validation_s=validation_s, world=run.world,
+                                device=run.device, say=lambda line: run.say(0, line), plan_lines=lines)
 
 
 def _sampler(run: _Run) -> BatchSampler:
@@ -219,49 +268,52 @@ def _sampler(run: _Run) -> BatchSampler:
                         infill_share=config.infill_share)
 
 
-def _loop(run: _Run, model, optimizer, start_step: int, best: dict) -> _Outcome:
-    """The steps from ``start_step``, validating, checkpointing and stopping early on schedule.
+def _loop(run: _Run, model, optimizer, start_step: int, best: dict, schedule: budget.Schedule) -> _Outcome:
+    """The steps from ``start_step``, validating, checkpointing and stopping (early, or for time) on schedule.
 
-    Ctrl-C saves a checkpoint and ends as a KeyboardInterrupt that says how to continue.
+    Ctrl-C saves a checkpoint and ends the loop as interrupted.
     """
-    config, device = run.config, run.device
+    device = run.device
     net = dist.wrap(model, device, run.world)
     sampler = _sampler(run)
-    valid = [c.scored_side("valid", run.config.score_pieces) if c.split.valid else c.side("train")  # tiny corpora: validate on train
-             for c in run.corpora]
+    valid = [c.validation_side(run.config.score_pieces) for c in run.corpora]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    tokens_per_step = config.batch_size * config.seq_len * run.world
+    tokens_per_step = run.config.batch_size * run.config.seq_len * run.world
     completed, stopped, interrupted = start_step, None, False
     t0, loss_ema = time.perf_counter(), None
     try:
-        for step in range(start_step, config.steps):
+        step = start_step
+        while not schedule.finished(step):
+            began = time.perf_counter()
             x, y = (t.to(device, non_blocking=True) for t in sampler.batch(step))
-            loss = optimizer_step(net, model, optimizer, config, step, x, y, autocast)
-            completed = done = step + 1
+            loss = optimizer_step(net, model, optimizer, schedule.config, step, x, y, autocast)
             loss_value = float(loss.detach())
+            completed = done = step = step + 1
+            late = schedule.stepped(done, time.perf_counter() - began, run.rank)
             loss_ema = loss_value if loss_ema is None else 0.9 * loss_ema + 0.1 * loss_value
             rate = tokens_per_step * (done - start_step) / max(time.perf_counter() - t0, 1e-9)
-            evaluated = None
-            if done % config.eval_every == 0 or done == config.steps:
+            evaluated, validating, began = None, schedule.validates_at(done) or late, time.perf_counter()
+            if validating:
                 evaluated, stop = _evaluate(run, model, valid, best, done)
                 if stop:
                     stopped = done
+            every = schedule.config.checkpoint_every
+            if run.rank == 0 and ((every and done % every == 0) or stopped or late):
+                checkpoint.save_checkpoint(run.work, model, optimizer, done, best, schedule.config)
+            if validating:
+                schedule.validated(done, time.perf_counter() - began, run.rank)
             if run.report:
-                run.report(Progress(done, config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
-            if run.rank == 0 and (done % config.checkpoint_every == 0 or stopped):
-                checkpoint.save_checkpoint(run.work, model, optimizer, done, best, config)
-            if stopped:
+                run.report(Progress(done, schedule.config.steps, loss_ema, rate, evaluated, best["bits_per_note"]))
+            if stopped or late:
                 break
         dist.barrier(run.world)  # every rank done with its collectives before any tears the group down
     except KeyboardInterrupt:
         interrupted = True
         if run.rank == 0:
-            checkpoint.save_checkpoint(run.work, model, optimizer, completed, best, config)
+            checkpoint.save_checkpoint(run.work, model, optimizer, completed, best, schedule.config)
     finally:
         dist.cleanup(run.world)
-    if interrupted:
-        raise KeyboardInterrupt(f"training stopped after step {completed}; checkpoint saved, continue with --resume")
-    return _Outcome(completed, stopped, best["step"])
+    return _Outcome(completed, stopped, best["step"], best["bits_per_note"], interrupted, schedule.record())
 
 
 def _evaluate(run: _Run, model, valid: list, best: dict, step: int) -> tuple[float | None, bool]:
@@ -287,86 +339,36 @@ def _validate(model, valid: list, device, best: dict, step: int, work: Path) -> 
     return bits
 
 
-def _corpus_metrics(model, corpus, config: TrainConfig, device) -> dict:
-    """Valid/test likelihood of the model (plain and grammar-masked) beside an n-gram fitted on the train side."""
-    from ..model.ngram import NGramModel
+def _finish(run: _Run, model, outcome: _Outcome, ngrams: list) -> dict:
+    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed.
 
-    ngram = NGramModel(VOCAB.size, order=config.ngram_order).fit(all_transpositions(corpus.side("train")[0], config.transpose))
-    metrics = {}
-    for side in ("valid", "test"):
-        pieces, notes, quarters = corpus.scored_side(side, config.score_pieces)
-        if pieces:
-            plain, masked = evaluate_both(model, pieces, notes, quarters, device)
-            metrics[side] = {
-                "model": plain.to_json(),
-                "model_grammar_masked": masked.to_json(),
-                "ngram": ngram_likelihood(ngram, pieces, notes, quarters).to_json(),
-            }
-    return metrics
-
-
-def _finish(run: _Run, model, outcome: _Outcome) -> dict:
-    """Best weights back in, test metrics beside the n-gram's, bundle installed, work folder removed."""
+    Interrupted (Ctrl-C in the loop or while scoring): installed unscored, then KeyboardInterrupt says so.
+    """
     from safetensors.torch import load_file
 
     if (run.work / "best.safetensors").exists():
         model.load_weights(load_file(str(run.work / "best.safetensors")))
+    if outcome.interrupted:
+        _install_interrupted(run, model, outcome)
     run.say(outcome.steps_done, "scoring the valid and test splits")
-    per_corpus = [_corpus_metrics(model, c, run.config, run.device) for c in run.corpora]
-    meta = install(_style_meta(run, outcome, per_corpus), model, run.target)
+    try:
+        per_corpus = [corpus_metrics(model, c, g, run.config, run.device) for c, g in zip(run.corpora, ngrams)]
+    except KeyboardInterrupt:
+        install(style_meta(run, outcome, None), model, run.target)
+        shutil.rmtree(run.work, ignore_errors=True)
+        raise KeyboardInterrupt(f"scoring stopped: style '{run.name}' is installed ({outcome.steps_done} steps trained) "
+                                "without its held-out figures") from None
+    meta = install(style_meta(run, outcome, per_corpus), model, run.target)
     shutil.rmtree(run.work, ignore_errors=True)
     return meta
 
 
-def _style_meta(run: _Run, outcome: _Outcome, per_corpus: list[dict]) -> dict:
-    """The bundle's ``style.json`` (before ``install`` adds the model and tokenizer).
-
-    A one-corpus bundle keeps ``corpus`` and ``metrics`` for that corpus; a multi-corpus bundle also lists
-    each corpus with its Style slot and metrics under ``corpora``, and its ``metrics`` pool them.
-    """
-    config, corpora = run.config, run.corpora
-    meta = {
-        "name": run.name,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "command": run.command,
-        "training": {**config.to_dict(), "steps_done": outcome.steps_done, "early_stopped_at": outcome.stopped,
-                     "best_step": outcome.best_step, "from_style": run.from_style},
-        "hardware": _hardware(run.device),
-        "corpus": corpora[0].to_json() if len(corpora) == 1 else _pooled_corpus(corpora),
-        "metrics": {**(per_corpus[0] if len(corpora) == 1 else _pooled_metrics(per_corpus)),
-                    "ngram_order": config.ngram_order, "unit": "bits per note (NLL of all tokens / notes)"},
-    }
-    if len(corpora) > 1:
-        meta["training"]["style_slot"] = None
-        meta["corpora"] = [{**c.to_json(), "metrics": m} for c, m in zip(corpora, per_corpus)]
-        if run.inherited_slots:
-            meta["inherited_slots"] = run.inherited_slots
-        for entry in meta["corpora"]:
-            del entry["stats"]["skipped"]  # listed once, in the pooled statistics
-    else:
-        meta["training"]["style_slot"] = corpora[0].slot
-    return meta
-
-
-def _hardware(device: torch.device) -> dict:
-    return {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
-            "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__}
-
-
-def _pooled_corpus(corpora: list) -> dict:
-    records = [r for c in corpora for r in c.dataset.records]
-    skipped = [s for c in corpora for s in c.dataset.skipped]
-    sizes = {side: sum(len(getattr(c.split, side)) for c in corpora) for side in ("train", "valid", "test")}
-    licences = list(dict.fromkeys(c.to_json()["licence"] for c in corpora))
-    return {"root": [str(c.root) for c in corpora], "collection": " + ".join(c.label for c in corpora),
-            "licence": " | ".join(licences), "pieces": len(records), "split": {"sizes": sizes},
-            "stats": CorpusStats.of(records, skipped).to_json()}
-
-
-def _pooled_metrics(per_corpus: list[dict]) -> dict:
-    out = {}
-    for side in ("valid", "test"):
-        present = [m[side] for m in per_corpus if side in m]
-        if present:
-            out[side] = {who: pool([Likelihood(**p[who]) for p in present]).to_json() for who in present[0]}
-    return out
+def _install_interrupted(run: _Run, model, outcome: _Outcome) -> None:
+    """Ctrl-C during training: the best weights so far (else the last) installed unscored, checkpoint kept."""
+    if outcome.steps_done == 0:
+        raise KeyboardInterrupt("training stopped before its first step: nothing installed")
+    install(style_meta(run, outcome, None), model, run.target)
+    which = (f"the best weights so far (step {outcome.best_step}, {outcome.best_bits_per_note:.3f} validation bits/note)"
+             if outcome.best_step is not None else f"the weights of step {outcome.steps_done} (not validated yet)")
+    raise KeyboardInterrupt(f"training stopped after step {outcome.steps_done}: style '{run.name}' installed with {which}, "
+                            f"not scored; checkpoint kept in {run.work}, continue with --resume")

@@ -106,7 +106,7 @@ async function loadStyles() {
   $("#sound").classList.toggle("warn", info.synth !== "fluidsynth");
   $("#bars").max = info.limits.bars;
   $("#variations").max = info.limits.variations;
-  $("#key").append(option("", "style's most common"), ...info.keys.map((k) => option(k, k)));
+  $("#key").append(option("", "from the style's keys"), ...info.keys.map((k) => option(k, k)));
   $("#time-sig").append(...info.meters.map((m) => option(m, m)));
   const select = $("#style");
   const saved = localStorage.getItem("midigen-style");
