@@ -19,7 +19,7 @@ from midigen.midi.files import read_midi
 from midigen.music.grid import DRUM_PROGRAM
 from midigen.music.piece import Piece, Track, quantize
 from midigen.sampling.constraints import ConstrainedState, Constraints
-from midigen.sampling.sampler import SamplingParams, _prefill_window, sample_prompted
+from midigen.sampling.sampler import SamplingParams, Window, _prefill_window, sample_prompted
 from midigen.styles.parts import (
     choose_parts,
     common_parts,
@@ -234,7 +234,7 @@ def test_a_long_prompt_is_seen_from_a_bar_line_with_its_header():
     bar, note = OFF["Bar"], [OFF["Position"], OFF["Pitch"] + 60, OFF["Velocity"], OFF["Duration"]]
     ids = _header() + (note * 2 + [bar]) * 10  # 9 tokens a bar: the last 27 tokens start mid-bar
     model = _FakeModel({}, max_seq_len=64)
-    _prefill_window(model, [ids], [len(ids)], np.asarray)
+    _prefill_window(model, [ids], [len(ids)], np.asarray, Window(keep_share=0.5, opening_bars=0))
     (window,) = model.prefilled[-1]
     header = len(_header()) - 1
     assert window[:header] == ids[:header] and window[header] == bar

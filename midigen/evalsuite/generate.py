@@ -18,7 +18,7 @@ from ..midi.files import midi_bytes
 from ..music.keys import KEY_NAMES, parse_key
 from ..music.piece import Piece
 from ..tasks.compose import ComposeRequest, compose, style_defaults
-from ..tasks.request import MAX_VARIATIONS
+from ..tasks.request import MAX_VARIATIONS, Window
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def plan(meta: dict, samples: int, bar_counts: tuple[int, ...]) -> list[tuple[in
 
 
 def generate(bundle, samples: int, bar_counts: tuple[int, ...], seed: int, *, strict_key: bool = False,
-             max_copy="auto", rank: int = 1, choose=None, device: str = "cpu", progress=None) -> list[Sample]:
+             max_copy="auto", rank: int = 1, choose=None, device: str = "cpu", progress=None,
+             window: Window | None = None) -> list[Sample]:
     """``samples`` takes from the bundle; ``progress(done, total)`` after each batch. With ``rank`` K > 1,
     ``choose(takes)`` (the K variations of one sample) gives the one kept."""
     defaults = style_defaults(bundle.meta)
@@ -78,7 +79,8 @@ def generate(bundle, samples: int, bar_counts: tuple[int, ...], seed: int, *, st
             batch += 1
             n = min(per_call, count - start)
             request = ComposeRequest(bars=bars, key=key, tempo_bpm=tempo_bpm, meter=meter, seed=group_seed,
-                                     variations=n * rank, strict_key=strict_key, max_copy=max_copy)
+                                     variations=n * rank, strict_key=strict_key, max_copy=max_copy,
+                                     window=window or Window())
             takes = compose(bundle, request, device=device)
             if rank > 1:
                 takes = [choose(takes[i * rank:(i + 1) * rank]) for i in range(n)]

@@ -26,10 +26,39 @@ _DURATIONS = VOCAB.span("Duration")
 
 
 @dataclass(frozen=True)
+class Window:
+    """What the sampler keeps in the model's context once it is full, before it goes on.
+
+    The header always stays. ``opening_bars`` bars from the start of the piece stay after it (at most
+    ``opening_share`` of the context), so every part and the groove the take opened with remain in view;
+    then the latest tokens, from a bar line, up to ``keep_share`` of the context in all. A larger
+    ``keep_share`` slides more often (one prefill per ``1 - keep_share`` of the context) and keeps more of
+    the recent bars in view.
+
+    The defaults are measured (``bench/long_take_bench.py``, jazz, 8 takes of 32 bars per window against
+    37 held-out real pieces cut to 32 bars): the top part's mean step was 1.69 semitones with the former
+    window (header + latest half, ``keep_share=0.5, opening_bars=0``), 2.38 keeping three quarters and
+    2.70 keeping the opening bar too (real: 2.83); parts present in bars 1-4 still play in the last 4 in
+    0.93 / 0.96 / 0.96 of cases (real 0.89). A jazz bar is ~170 tokens, so one opening bar fits in a
+    quarter of the 512-token context, two do not.
+    """
+    keep_share: float = 0.75
+    opening_bars: int = 1
+    opening_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not (0.25 <= self.keep_share <= 0.9 and 0 <= self.opening_bars <= 8 and 0.0 <= self.opening_share <= 0.5
+                and self.opening_share < self.keep_share):
+            raise ValueError(f"bad sampling window {self}: keep_share 0.25-0.9, opening_bars 0-8, "
+                             "opening_share 0-0.5 and below keep_share")
+
+
+@dataclass(frozen=True)
 class SamplingParams:
     temperature: float = 1.0
     top_p: float = 0.95
     max_tokens: int = 20000  # hard stop per row, far above any real piece of the requested length
+    window: Window = Window()
 
 
 def _pick(logits: np.ndarray, mask: np.ndarray, params: SamplingParams, rng: np.random.Generator) -> int:
@@ -113,7 +142,7 @@ def _sample(model, prompts, states, params: SamplingParams, seed: int, feed, lik
     out = [list(map(int, p)) for p in prompts]
     common = min(len(p) for p in prompts)
     fed = [common] * rows  # tokens of out[i] already in the cache
-    cache, logits = _prefill_window(model, out, fed, feed)
+    cache, logits = _prefill_window(model, out, fed, feed, params.window)
     done = [s.finished for s in states]
     pad = VOCAB.offsets["PAD"]
     for _ in range(params.max_tokens):
@@ -142,8 +171,8 @@ def _sample(model, prompts, states, params: SamplingParams, seed: int, feed, lik
             done[i] = states[i].finished
         if all(done):
             break
-        if cache.length >= cache.max_len:  # context full: keep the header and the most recent half
-            cache, logits = _prefill_window(model, out, fed, feed)
+        if cache.length >= cache.max_len:  # context full: keep the header, the opening and the latest bars
+            cache, logits = _prefill_window(model, out, fed, feed, params.window)
             continue
         logits = model.decode_step(feed(np.asarray(step_ids, dtype=np.int64)), cache)
     return [np.asarray(o, dtype=np.int64) for o in out]
@@ -164,21 +193,40 @@ def sample_prompted(model, prompt, new_state: Callable[[], SamplingState], rows:
     return sample(model, [np.asarray(prompt)] * rows, states, params, seed=seed, device=device, likelihood=likelihood)
 
 
-def _prefill_window(model, out: list[list[int]], fed: list[int], feed):
-    """A fresh cache holding, per row, its header and as many of its latest fed tokens as fit in half
-    the context, from a bar line where one falls in its first half (training crops pieces at bar lines
-    the same way); rows share one header length, so the windows line up. Logits of the last position."""
+def _prefill_window(model, out: list[list[int]], fed: list[int], feed, window: Window = Window()):
+    """A fresh cache holding, per row, its header, its opening bars (``window``) and as many of its latest
+    fed tokens as fit in ``window.keep_share`` of the context, from a bar line where one falls in the
+    first half of that span (training crops pieces at bar lines the same way). Rows share one header
+    length and are cut to one width, so the windows line up. Logits of the last position."""
     header = _header_length(out[0])
     if any(_header_length(o) != header for o in out):
         raise ValueError("rows sampled together must share one header length")
-    room = max(1, min(model.cfg.max_seq_len // 2, min(fed)) - header)
-    starts = [max(header, f - room) for f in fed]
-    windows = [o[:header] + o[_bar_line_from(o, s, min(f, s + room // 2)): f] for o, s, f in zip(out, starts, fed)]
+    context = model.cfg.max_seq_len
+    room = max(1, min(int(context * window.keep_share), min(fed)) - header)
+    windows, kept = [], []
+    for o, f in zip(out, fed):
+        opening_end = _opening_end(o, header, f, window.opening_bars, int(context * window.opening_share))
+        latest_room = max(1, room - (opening_end - header))
+        start = max(opening_end, f - latest_room)
+        windows.append(o[:opening_end] + o[_bar_line_from(o, start, min(f, start + latest_room // 2)): f])
+        kept.append(opening_end)
     width = min(len(w) for w in windows)
-    windows = [w[:header] + w[len(w) - (width - header):] for w in windows]
+    # Cut each row to the common width from the start of its latest span: header and opening stay whole.
+    windows = [w[:width - max(1, width - k)] + w[len(w) - max(1, width - k):] for w, k in zip(windows, kept)]
     cache = model.new_cache(len(out))
     logits = model.prefill(feed(np.asarray(windows, dtype=np.int64)), cache)
     return cache, logits
+
+
+def _opening_end(ids: list[int], header: int, fed: int, bars: int, most_tokens: int) -> int:
+    """End (exclusive) of the first ``bars`` whole bars after the header, or of as many whole bars as fit
+    in ``most_tokens``; ``header`` when none does."""
+    if bars == 0:
+        return header
+    bar = VOCAB.offsets["Bar"]
+    lines = [i for i in range(header, min(fed, header + most_tokens + 1)) if ids[i] == bar]
+    ends = [i for i in lines[1:bars + 1] if i - header <= most_tokens]  # bar k ends where bar k + 1 starts
+    return ends[-1] if ends else header
 
 
 def _bar_line_from(ids: list[int], start: int, end: int) -> int:

@@ -13,7 +13,7 @@ from typing import ClassVar
 from ..errors import MidigenError
 from ..music.keys import N_KEYS
 from ..sampling.constraints import Constraints
-from ..sampling.sampler import SamplingParams
+from ..sampling.sampler import SamplingParams, Window
 from .guard import check_max_copy
 
 MAX_REQUEST_BARS = 512  # the most bars one request may ask for (``compose``, or an input plus ``continue``)
@@ -38,6 +38,7 @@ class SamplingRequest:
     variations: int = 1
     strict_key: bool = False  # every new pitch in the key
     max_copy: int | str | None = "auto"  # notes of a run copied from the training pieces at most (``guard``)
+    window: Window = Window()  # what the sampler keeps in view of a long take (chosen by bench/long_take_bench.py)
 
     def __post_init__(self) -> None:
         if self.key is not None and not 0 <= self.key < N_KEYS:
@@ -51,7 +52,7 @@ class SamplingRequest:
         check_max_copy(self.max_copy)
 
     def params(self) -> SamplingParams:
-        return SamplingParams(temperature=self.temperature, top_p=self.top_p)
+        return SamplingParams(temperature=self.temperature, top_p=self.top_p, window=self.window)
 
     def constraints(self, **resolved) -> Constraints:
         """The constraints this request's own options set, with what the operation ``resolved`` (bars, meter, key …)."""
