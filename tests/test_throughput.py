@@ -8,14 +8,7 @@ import torch
 from midigen.model.transformer import ModelConfig, MusicTransformer, add_dropout, dropout, dropout_keep
 from midigen.training.config import TrainConfig
 from midigen.training.train import _optimizer, optimizer_step
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.test_model import _one_thread  # noqa: F401  (autouse: tiny models run on one thread)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.5])
