@@ -63,7 +63,7 @@ corpora: setup
 # corpora are read with today's reader, so the tokens can differ where it changed). First the folk/chorale
 # base from five corpora (build/styles/folk-base, not shipped) and four styles fine-tuned from it; then the
 # band base (styles/base), that folk base continued on bach + irish (so it keeps them) and the five MMA
-# genre groups; then irish-folk re-fine-tuned from it, and jazz (styles/README.md says why bach stays).
+# genre groups; then irish-folk re-fine-tuned from it, jazz and latin (styles/README.md says why bach stays).
 # Palestrina is not shipped (its encodings' licence reserves derivative formats); bench/finetune_bench.py
 # uses it as the unseen style.
 FOLK_CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese
@@ -77,7 +77,7 @@ styles: setup band-corpora
 	for s in $(FROM_FOLK_BASE); do MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from folk-base $(FINE_TUNING) || exit 1; done
 	$(MAKE) band-base
 	for s in $(FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(FINE_TUNING) || exit 1; done
-	$(MAKE) style-jazz
+	$(MAKE) style-jazz style-latin
 
 # The band corpora: every MMA genre rendered once (corpus import mma, with its split by chart), then five
 # genre groups as folders of their own (corpus subset: hard links), one Style token each in the base.
@@ -95,13 +95,15 @@ band-base: band-corpora
 	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style base $(addprefix corpora/,$(BAND_CORPORA)) --from folk-base \
 		--steps 800 --lr 6e-4 --batch-size 8 --seq-len 512 --eval-every 400 --score-pieces 24 --seed 0 --styles-dir styles
 
-# The band styles, fine-tuned from the band base on their genre group (8 and 7 minutes on the 2-core CPU).
-# latin is not shipped (5.79 bits/note against its n-gram's 6.54: -12 %, under the 15 % bar): build/styles.
-BAND_TUNING := --batch-size 8 --seq-len 512 --eval-every 100 --score-pieces 24 --seed 0
+# The band styles, fine-tuned from the band base on their genre group. jazz: 300 steps, 8 minutes on the
+# 2-core CPU. latin: 200 steps (build/styles; 5.79 bits/note, only -12 % against its n-gram), then 300 more
+# from that bundle (4.71, -28 %), 7 + 10 minutes.
+BAND_TUNING := --batch-size 8 --seq-len 512 --eval-every 100 --score-pieces 24
 style-jazz: band-corpora
-	$(PY) -m midigen train --style jazz corpora/mma-jazz-swing --from base --steps 300 $(BAND_TUNING) --styles-dir styles
+	$(PY) -m midigen train --style jazz corpora/mma-jazz-swing --from base --steps 300 $(BAND_TUNING) --seed 0 --styles-dir styles
 style-latin: band-corpora
-	$(PY) -m midigen train --style latin corpora/mma-latin --from base --steps 200 $(BAND_TUNING) --styles-dir build/styles
+	$(PY) -m midigen train --style latin corpora/mma-latin --from base --steps 200 $(BAND_TUNING) --seed 0 --styles-dir build/styles
+	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style latin corpora/mma-latin --from latin --steps 300 $(BAND_TUNING) --seed 1 --styles-dir styles
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}

@@ -10,7 +10,7 @@ from midigen.errors import MidigenError
 from midigen.tasks.compose import ComposeRequest, compose
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
-SHIPPED = ("bach-chorales", "irish-folk", "fiddle", "german-folk", "chinese-folk", "jazz")
+SHIPPED = ("bach-chorales", "irish-folk", "fiddle", "german-folk", "chinese-folk", "jazz", "latin")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
