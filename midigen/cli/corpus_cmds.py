@@ -1,4 +1,4 @@
-"""``midigen corpus``: import music21's corpora or render MMA band grooves, show a folder's statistics, split it."""
+"""``midigen corpus``: import music21's corpora, render MMA band grooves or take a game's music, show a folder's statistics, split it."""
 from __future__ import annotations
 
 import contextlib
@@ -88,6 +88,27 @@ def import_mma(out_dir: str, genres: str | None, libraries: str | None, files: s
     click.echo("  " + ", ".join(f"{genre} {n}" for genre, n in report.genres.items()))
     for failure in report.failed:
         click.echo(f"  failed: {failure['source']}: {failure['reason']}")
+
+
+@import_.command("wad")
+@click.argument("wads", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--name", help="Collection name in the manifest [default: the first WAD's name].")
+def import_wad(wads: tuple[str, ...], out_dir: str, name: str | None) -> None:
+    """Write the MIDI music of Doom-engine game data files (WADs) into OUT_DIR, with manifest.json.
+
+    Debian's freedoom and freedm packages install band music (rock, metal, ambient; drums on channel 10)
+    under a BSD-style licence in /usr/share/games/doom/freedoom1.wad, freedoom2.wad and freedm.wad.
+
+    Example: midigen corpus import wad /usr/share/games/doom/freedoom1.wad corpora/freedoom1
+    """
+    from ..corpus.wad_import import import_wads
+
+    report = import_wads(list(wads), out_dir, name=name)
+    click.echo(f"{report.written} written, {report.skipped_existing} already there, {len(report.failed)} not imported "
+               f"-> {report.manifest_path}")
+    for failure in report.failed:
+        click.echo(f"  not imported: {failure['source']}: {failure['reason']}")
 
 
 @corpus.command()
