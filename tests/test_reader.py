@@ -81,3 +81,24 @@ def test_key_is_analysed_when_the_file_has_none(tmp_path):
     path.write_bytes(midi_bytes(quantize(Piece(notes=notes))))
     assert read_midi(path)[0].key is None
     assert load_piece(path)[0].key == 12 + 2
+
+
+def test_training_reads_a_band_with_its_drums_first(tmp_path):
+    """Drums on the third track of the file: the piece training sees has them first, the rest in file order,
+    every note on the part it belongs to."""
+    from midigen.corpus.reader import load_pieces
+    from midigen.music.piece import PITCH, TRACK
+
+    from .midi_events import make_file
+
+    path = make_file(tmp_path / "band.mid", [
+        ("Guitar", 0, 29, [(0, 96, 52, 90), (96, 192, 55, 90)]),
+        ("Bass", 1, 33, [(0, 192, 40, 90)]),
+        ("Kit", 9, 0, [(0, 24, 36, 100), (48, 72, 38, 100), (96, 120, 36, 100)]),
+    ])
+    piece = load_pieces(path)[0].piece
+    assert [t.is_drum for t in piece.tracks] == [True, False, False]
+    assert [t.program for t in piece.tracks[1:]] == [29, 33]
+    assert piece.meta["track_names"] == ["Kit", "Guitar", "Bass"]
+    by_track = {t: sorted(piece.notes[piece.notes[:, TRACK] == t, PITCH].tolist()) for t in range(3)}
+    assert by_track == {0: [36, 36, 38], 1: [52, 55], 2: [40]}

@@ -26,8 +26,8 @@ from ..tokens.tokenizer import encode
 from ..tokens.vocab import TOKENIZER_FORMAT, VOCAB
 from .reader import LoadedPiece, Skipped, find_music_files, load_pieces, reading_notes
 
-CACHE_FORMAT = 3  # 2: a file may hold several pieces (ABC books); records say what reading changed. 3: records say
-# how the key was decided, and a signature the notes contradict no longer decides it
+CACHE_FORMAT = 4  # 2: a file may hold several pieces (ABC books); records say what reading changed. 3: records say
+# how the key was decided, and a signature the notes contradict no longer decides it. 4: drum tracks first
 
 
 def default_cache_dir() -> Path:

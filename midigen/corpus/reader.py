@@ -18,7 +18,7 @@ from ..midi.files import read_midi
 from ..music.chords import analyse
 from ..music.grid import MAX_BAR_QUARTERS
 from ..music.keys import DEFAULT_KEY_PROFILE, decide_piece_key
-from ..music.piece import Piece
+from ..music.piece import Piece, drums_first
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 SCORE_SUFFIXES = frozenset({".musicxml", ".mxl", ".xml", ".abc", ".krn"})
@@ -134,7 +134,7 @@ def _read_score(path: Path) -> list[LoadedPiece | Skipped]:
 
 def load_pieces(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> list[LoadedPiece | Skipped]:
     """The pieces of one file in file order, as training sees them (the key decided from signature and notes,
-    the chords analysed): one for a MIDI file or a score, one per tune of an ABC book, a tune that
+    the chords analysed, drum tracks first: ``piece.drums_first``): one for a MIDI file or a score, one per tune of an ABC book, a tune that
     cannot be read as ``Skipped``. MidigenError naming the file when none of it can be read."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -151,7 +151,7 @@ def load_pieces(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> lis
             piece = item.piece
             key, how = decide_piece_key(piece, piece.key, key_profile)
             piece = piece.replace(key=key, meta={**piece.meta, "key_decided": how, "key_signature": piece.key})
-            item = LoadedPiece(item.path, item.tune, piece.replace(chords=analyse(piece)), item.n_in)
+            item = LoadedPiece(item.path, item.tune, drums_first(piece.replace(chords=analyse(piece))), item.n_in)
         out.append(item)
     if not any(isinstance(item, LoadedPiece) for item in out):
         reasons = "; ".join(f"#{s.path.rpartition('#')[2]}: {s.reason}" for s in out[:3])

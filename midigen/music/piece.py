@@ -112,6 +112,27 @@ def crop_bars(piece: Piece, first_bar: int, stop_bar: int) -> Piece:
                          n_bars=stop_bar - first_bar)
 
 
+def drums_first(piece: Piece) -> Piece:
+    """The piece with its drum tracks first and the others after them, each group in its own order: how
+    training and the corpus statistics see a band. The MMA grooves the ``base`` learnt drums from have
+    them first, and a small model finds a part by its track number as much as by the header's programs:
+    fine-tuned on Freedoom's Phase 1 as it stands (drums anywhere from track 1 to 10), the style's
+    drum pitches cost 1.73 nats on the training pieces whose drums come first and 3.27 on the others,
+    and its takes put half their drum hits on sounds the folder never uses (``bench.recipe_bench``)."""
+    order = sorted(range(len(piece.tracks)), key=lambda t: not piece.tracks[t].is_drum)
+    if order == list(range(len(piece.tracks))):
+        return piece
+    new_index = np.empty(len(order), dtype=np.int64)
+    new_index[order] = np.arange(len(order))
+    notes = piece.notes.copy()
+    notes[:, TRACK] = new_index[notes[:, TRACK]]
+    meta = dict(piece.meta)
+    names = meta.get("track_names")
+    if isinstance(names, (list, tuple)) and len(names) == len(order):
+        meta["track_names"] = [names[t] for t in order]
+    return piece.replace(notes=sort_notes(notes), tracks=tuple(piece.tracks[t] for t in order), meta=meta)
+
+
 def bar_starts_steps(meters, n_bars: int) -> np.ndarray:
     """(n_bars + 1,) bar start steps for a meter map of (bar, numerator, denominator)."""
     lengths = np.empty(n_bars, dtype=np.int64)
