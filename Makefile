@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese palestrina
 
-.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles band-corpora band-base style-jazz style-latin clean-cache
+.PHONY: setup test test-slow lint bench bench-quality bench-sketch fuzz demo corpora styles band-corpora band-base style-jazz style-latin \
+	side-files own-folders bench-own-folders clean-cache
 
 setup: $(VENV)/.installed
 
@@ -77,7 +78,7 @@ styles: setup band-corpora
 	for s in $(FROM_FOLK_BASE); do MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from folk-base $(FINE_TUNING) || exit 1; done
 	$(MAKE) band-base
 	for s in $(FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(FINE_TUNING) || exit 1; done
-	$(MAKE) style-jazz style-latin
+	$(MAKE) style-jazz style-latin side-files
 
 # The band corpora: every MMA genre rendered once (corpus import mma, with its split by chart), then five
 # genre groups as folders of their own (corpus subset: hard links), one Style token each in the base.
@@ -104,6 +105,28 @@ style-jazz: band-corpora
 style-latin: band-corpora
 	$(PY) -m midigen train --style latin corpora/mma-latin --from base --steps 200 $(BAND_TUNING) --seed 0 --styles-dir build/styles
 	MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style latin corpora/mma-latin --from latin --steps 300 $(BAND_TUNING) --seed 1 --styles-dir styles
+
+# The side files every shipped style with an imported corpus carries (--max-copy's copy index, --rank's style
+# fit): rebuilt from the bundles as they are now, so a retrained style ships them again. A style whose corpus
+# is not imported here is skipped and says so.
+SIDE_FILE_STYLES := bach-chorales,irish-folk,fiddle,german-folk,chinese-folk,jazz,latin
+side-files: setup
+	$(PY) -m bench.maxcopy_bench --ship --styles $(SIDE_FILE_STYLES)
+	$(PY) -m bench.rank_bench --ship --styles $(SIDE_FILE_STYLES)
+
+# Band folders of one's own, for issue 17's measurement: music the base never heard (Freedoom's rock and metal,
+# drums on channel 10; Debian: sudo apt-get install freedoom), each trained with the default command (10 minutes
+# from base) into build/styles, then measured (bench-own-folders; the figures are in styles/README.md).
+OWN_FOLDERS := freedoom1 freedoom2
+own-folders: setup
+	for f in $(OWN_FOLDERS); do $(PY) -m midigen corpus import wad /usr/share/games/doom/$$f.wad corpora/$$f || exit 1; done
+	for f in $(OWN_FOLDERS); do $(PY) -m midigen train --style $$f corpora/$$f --styles-dir build/styles || exit 1; done
+bench-own-folders: setup
+	for f in $(OWN_FOLDERS); do \
+		$(PY) -m midigen eval --style $$f --styles-dir build/styles --samples 100 --bars 16 --seed 0 --json > bench/results/eval-$$f.json && \
+		$(PY) -m bench.band_bench --style $$f --styles-dir build/styles --takes 100 --bars 16 --side held-out && \
+		$(PY) -m bench.long_take_bench --style $$f --styles-dir build/styles --takes 24 --bars 32 --windows 0.75:1 --side held-out \
+		|| exit 1; done
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}

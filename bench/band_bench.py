@@ -4,9 +4,14 @@ Per piece: notes per quarter note, polyphony (notes sounding at each onset), the
 nothing starts, the drums' groove consistency (1 - mean Hamming distance of successive bars' onset
 patterns), the share of drum hits on kick, snare and hi-hat/ride, and whether drums and bass still play
 in the last quarter of the piece (parts dropping out when the sampler's window slides is a known
-failure). Means over pieces with 95 % bootstrap intervals.
+failure), whether a piece has a drum part, and whether its drums play at all. Means over pieces with 95 % bootstrap intervals. The real
+side is the corpus's test pieces, or all its held-out ones (``--side held-out``: valid and test, for a
+small folder whose test side is three pieces). Real pieces are cut to their first N bars, as ``eval`` cuts
+them; beside that, every N-bar section of them (bars 1-16, 17-32, ...): a take is written like a training
+crop, which starts at any bar line of a piece, so its texture is a section's, not an intro's.
 
     python -m bench.band_bench --style jazz --takes 100 --bars 16
+    python -m bench.band_bench --style freedoom1 --styles-dir build/styles --side held-out
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from midigen.evalsuite.bootstrap import mean
 from midigen.evalsuite.features import _groove_consistency, _polyphony, beat_grid
 from midigen.evalsuite.generate import generate
 from midigen.evalsuite.realset import excerpt, load_style_corpus
-from midigen.music.piece import DURATION, PITCH, START, TRACK, Piece
+from midigen.music.piece import DURATION, PITCH, START, TRACK, Piece, crop_bars
 from midigen.styles.bundle import load_for_sampling
 from midigen.styles.registry import find_style
 
@@ -54,6 +59,8 @@ def band_figures(piece: Piece) -> dict[str, float]:
         "kick_share": share(KICK),
         "snare_share": share(SNARE),
         "hat_ride_share": share(HAT_RIDE),
+        "drum_part": float(drums.any()),
+        "drums_play": float(len(drum_notes) > 0) if drums.any() else float("nan"),
         "drums_in_last_quarter": float(len(_tail(piece, drum_notes)) > 0) if drums.any() else float("nan"),
         "bass_in_last_quarter": float(len(_tail(piece, notes[bass[notes[:, TRACK]]])) > 0) if bass.any() else float("nan"),
         "mean_note_steps": float(notes[:, DURATION].mean()) if len(notes) else 0.0,
@@ -75,25 +82,44 @@ def summarize(rows: list[dict[str, float]], seed: int = 0) -> dict[str, dict]:
     return out
 
 
-def run(style: str, takes: int, bars: int, seed: int, styles_dir=None) -> dict:
+SIDES = ("test", "held-out")
+
+
+def sections(piece: Piece, bars: int) -> list[Piece]:
+    """Every whole ``bars``-bar section of a piece: bars 1..N, N+1..2N, ..."""
+    return [crop_bars(piece, first, first + bars) for first in range(0, piece.n_bars - bars + 1, bars)]
+
+
+def real_side(real, side: str) -> list[Piece]:
+    """The corpus's real pieces a benchmark compares with: its test side, or valid and test ("held-out")."""
+    if side not in SIDES:
+        raise ValueError(f"side {side!r} is not one of {', '.join(SIDES)}")
+    return real.pieces(real.test if side == "test" else real.held_out)
+
+
+def run(style: str, takes: int, bars: int, seed: int, styles_dir=None, side: str = "test") -> dict:
     path = find_style(style, styles_dir)
     bundle = load_for_sampling(path)
     real = load_style_corpus(bundle.meta, path)
-    real_pieces = [p for p in real.pieces(real.test) if p.n_bars >= bars]
+    real_pieces = [p for p in real_side(real, side) if p.n_bars >= bars]
     real_rows = [band_figures(excerpt(p, bars)) for p in real_pieces]
+    section_rows = [band_figures(s) for p in real_pieces for s in sections(p, bars)]
     generated = generate(bundle, takes, (bars,), seed)
     take_rows = [band_figures(s.piece) for s in generated]
-    return {"style": style, "bars": bars, "takes": len(take_rows), "real_pieces": len(real_rows),
-            "generated": summarize(take_rows), "real": summarize(real_rows)}
+    return {"style": style, "bars": bars, "takes": len(take_rows), "real_pieces": len(real_rows), "side": side,
+            "generated": summarize(take_rows), "real": summarize(real_rows), "real_sections": summarize(section_rows),
+            "real_section_count": len(section_rows)}
 
 
 def report(r: dict) -> list[str]:
     lines = [f"band figures ({r['style']}): {r['takes']} takes of {r['bars']} bars vs {r['real_pieces']} held-out real "
-             f"pieces cut to {r['bars']} bars (mean [95 % CI])"]
+             f"({r.get('side', 'test')}) pieces cut to {r['bars']} bars, and their {r.get('real_section_count', 0)} "
+             f"sections of {r['bars']} bars (mean [95 % CI])"]
     for name, g in r["generated"].items():
-        real = r["real"][name]
+        real, section = r["real"][name], r.get("real_sections", {}).get(name)
         lines.append(f"  {name:26s} generated {g['mean']:7.3f} [{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}]   "
-                     f"real {real['mean']:7.3f} [{real['ci95'][0]:.3f}, {real['ci95'][1]:.3f}]")
+                     f"real {real['mean']:7.3f} [{real['ci95'][0]:.3f}, {real['ci95'][1]:.3f}]"
+                     + (f"   sections {section['mean']:7.3f}" if section else ""))
     return lines
 
 
@@ -104,9 +130,10 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--styles-dir", type=Path)
+    parser.add_argument("--side", choices=SIDES, default="test", help="Real pieces: the test side, or valid and test.")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run(args.style, args.takes, args.bars, args.seed, args.styles_dir)
+    result = run(args.style, args.takes, args.bars, args.seed, args.styles_dir, args.side)
     print("\n".join(report(result)))
     save(f"band-{args.style}", result, args.json)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.band_bench import summarize
+from bench.band_bench import SIDES, real_side, summarize
 from bench.common import save
 from midigen.evalsuite.generate import generate
 from midigen.evalsuite.realset import excerpt, load_style_corpus
@@ -73,12 +73,12 @@ def parse_windows(text: str) -> list[Window]:
     return out
 
 
-def run(style: str, takes: int, bars: int, windows: list[Window], seed: int, styles_dir=None) -> dict:
+def run(style: str, takes: int, bars: int, windows: list[Window], seed: int, styles_dir=None, side: str = "test") -> dict:
     path = find_style(style, styles_dir)
     bundle = load_for_sampling(path)
     real = load_style_corpus(bundle.meta, path)
-    real_rows = [long_figures(excerpt(p, bars)) for p in real.pieces(real.test) if p.n_bars >= bars]
-    result = {"style": style, "bars": bars, "takes": takes, "real_pieces": len(real_rows), "real": summarize(real_rows),
+    real_rows = [long_figures(excerpt(p, bars)) for p in real_side(real, side) if p.n_bars >= bars]
+    result = {"style": style, "bars": bars, "takes": takes, "real_pieces": len(real_rows), "side": side, "real": summarize(real_rows),
               "windows": {}}
     for window in windows:
         t0 = time.perf_counter()
@@ -93,7 +93,7 @@ def run(style: str, takes: int, bars: int, windows: list[Window], seed: int, sty
 
 def report(r: dict) -> list[str]:
     lines = [f"long takes ({r['style']}): {r['takes']} takes of {r['bars']} bars per window vs "
-             f"{r['real_pieces']} held-out real pieces cut to {r['bars']} bars (mean [95 % CI])"]
+             f"{r['real_pieces']} held-out ({r.get('side', 'test')}) real pieces cut to {r['bars']} bars (mean [95 % CI])"]
     names = list(r["real"])
     header = f"  {'window':10s}" + "".join(f"{n:>24s}" for n in names) + f"{'ms/note':>10s}"
     lines.append(header)
@@ -115,9 +115,10 @@ def main() -> None:
     parser.add_argument("--windows", default="0.5:0,0.75:0,0.75:1,0.75:2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--styles-dir", type=Path)
+    parser.add_argument("--side", choices=SIDES, default="test", help="Real pieces: the test side, or valid and test.")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run(args.style, args.takes, args.bars, parse_windows(args.windows), args.seed, args.styles_dir)
+    result = run(args.style, args.takes, args.bars, parse_windows(args.windows), args.seed, args.styles_dir, args.side)
     print("\n".join(report(result)))
     save(f"long-takes-{args.style}", result, args.json)
 

@@ -133,6 +133,21 @@ def test_ctrl_c_installs_the_best_weights_so_far_and_keeps_the_checkpoint(real_m
         assert torch.equal(value.half(), saved[key].half()), key  # the best weights (step 4), not the last (step 5)
 
 
+def test_keep_last_installs_the_last_steps_weights_and_no_patience_trains_the_whole_schedule(real_midi_dir, tmp_path):
+    settings = {**TINY_TRAINING, "steps": 12, "eval_every": 2, "checkpoint_every": 12, "patience": None, "lr": 3e-2}
+    validations = []
+    last = train_style("last", real_midi_dir, TrainConfig(**settings, keep="last"), styles_dir=tmp_path,
+                       progress=lambda p: p.valid_bits_per_note is not None and validations.append(p.step))
+    assert validations == [2, 4, 6, 8, 10, 12] and last["training"]["steps_done"] == 12 and last["training"]["keep"] == "last"
+    best = train_style("best", real_midi_dir, TrainConfig(**settings), styles_dir=tmp_path)
+    assert best["training"]["best_step"] == last["training"]["best_step"]  # the same run, seeded
+    a, b = (load_bundle(tmp_path / n).model.state_dict_for_save() for n in ("last", "best"))
+    same = all(torch.equal(a[k], b[k]) for k in a)
+    assert best["training"]["best_step"] < 12 and not same  # 3e-2 overshoots: the last step is not the best one
+    with pytest.raises(MidigenError, match="keep must be one of best, last"):
+        TrainConfig(keep="first")
+
+
 def test_resume_without_checkpoint_is_a_clear_error(real_midi_dir, tmp_path):
     with pytest.raises(MidigenError, match="nothing to resume"):
         train_style("never-ran", real_midi_dir, TrainConfig(**TINY_TRAINING), styles_dir=tmp_path, resume=True)

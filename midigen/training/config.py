@@ -21,6 +21,7 @@ from ..tokens.vocab import VOCAB
 SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
 DEFAULT_MINUTES = 10.0  # the budget when neither steps nor minutes is given: a CPU run fits a coffee break
 EVAL_EVERY_STEPS = 250  # validation interval of a run of fixed steps (a budget run plans its own)
+KEEP_CHOICES = ("best", "last")
 MAX_WARMUP_STEPS = 100  # warm-up is a tenth of the steps, at most this; also the ramp before a budget's plan
 
 
@@ -44,7 +45,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     dropout: float = 0.1
     eval_every: int | None = None  # None: EVAL_EVERY_STEPS; under a budget, planned (budget.BUDGET_VALIDATIONS a run)
-    patience: int = 4  # evaluations without improvement before stopping
+    patience: int | None = 4  # validations without a new best before stopping; None: the whole schedule
+    keep: str = "best"  # the weights installed: "best", of the best validation, or "last", of the last step
     checkpoint_every: int | None = None  # None: with every validation
     seed: int = 0
     transpose: bool = True
@@ -68,6 +70,8 @@ class TrainConfig:
                 problems.append(f"{name} must be at least 1")
         if self.minutes is not None and not (isinstance(self.minutes, (int, float)) and 0 < self.minutes < math.inf):
             problems.append("minutes must be a number of minutes above 0")
+        if self.keep not in KEEP_CHOICES:
+            problems.append(f"keep must be one of {', '.join(KEEP_CHOICES)}")
         if self.seq_len < 64:
             problems.append("seq_len must be at least 64")
         if self.lr is not None and not 0 < self.lr < 1:

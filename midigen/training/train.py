@@ -319,7 +319,8 @@ def _loop(run: _Run, model, optimizer, start_step: int, best: dict, schedule: bu
 def _evaluate(run: _Run, model, valid: list, best: dict, step: int) -> tuple[float | None, bool]:
     """(validation bits/note on rank 0, None elsewhere; whether every rank stops here for lack of progress)."""
     evaluated = _validate(model, valid, run.device, best, step, run.work) if run.rank == 0 else None
-    stop = best["evals_since"] >= run.config.patience if run.rank == 0 else False
+    patience = run.config.patience
+    stop = patience is not None and best["evals_since"] >= patience if run.rank == 0 else False
     return evaluated, dist.broadcast_flag(stop, run.device, run.world)
 
 
@@ -346,7 +347,7 @@ def _finish(run: _Run, model, outcome: _Outcome, ngrams: list) -> dict:
     """
     from safetensors.torch import load_file
 
-    if (run.work / "best.safetensors").exists():
+    if run.config.keep == "best" and (run.work / "best.safetensors").exists():
         model.load_weights(load_file(str(run.work / "best.safetensors")))
     if outcome.interrupted:
         _install_interrupted(run, model, outcome)
@@ -364,11 +365,13 @@ def _finish(run: _Run, model, outcome: _Outcome, ngrams: list) -> dict:
 
 
 def _install_interrupted(run: _Run, model, outcome: _Outcome) -> None:
-    """Ctrl-C during training: the best weights so far (else the last) installed unscored, checkpoint kept."""
+    """Ctrl-C during training: the best weights so far (the last ones with ``keep="last"`` or before any
+    validation) installed unscored, checkpoint kept."""
     if outcome.steps_done == 0:
         raise KeyboardInterrupt("training stopped before its first step: nothing installed")
     install(style_meta(run, outcome, None), model, run.target)
     which = (f"the best weights so far (step {outcome.best_step}, {outcome.best_bits_per_note:.3f} validation bits/note)"
-             if outcome.best_step is not None else f"the weights of step {outcome.steps_done} (not validated yet)")
+             if outcome.best_step is not None and run.config.keep == "best"
+             else f"the weights of step {outcome.steps_done}" + (" (not validated yet)" if outcome.best_step is None else ""))
     raise KeyboardInterrupt(f"training stopped after step {outcome.steps_done}: style '{run.name}' installed with {which}, "
                             f"not scored; checkpoint kept in {run.work}, continue with --resume")
