@@ -54,6 +54,8 @@ def test_default_n_is_what_held_out_pieces_rarely_exceed():
     assert default_max_copy([9] * 19 + [30]) == 9  # one in twenty above: rare enough
     assert default_max_copy([9] * 18 + [30, 31]) == 30
     assert default_max_copy([3, 4]) == 8  # never below the floor
+    assert default_max_copy([13, 10, 30, 16, 32, 12]) == 31  # six pieces cannot show 32-note runs to be a habit
+    assert default_max_copy([9] * 19 + [40]) == 9 and default_max_copy([40] * 20) == 40  # twenty can
 
 
 def _voice_piece(pitches: list[int], drum: bool = False, bass: bool = False) -> Piece:

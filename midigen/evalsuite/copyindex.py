@@ -21,20 +21,27 @@ from ..styles.registry import find_style
 from ..styles.sidecar import COPY_INDEX, cache_path, pack_copy_index, weights_sha, write_sidecar
 from ..tasks.guard import AUTO, find_copy_index
 from . import realset
-from .originality import lines_of, originality
+from .originality import RUN_NOTES, lines_of, originality
 
 COMPLETE_SHARE = 0.99  # of the training pieces the bundle lists, the share that must be here to build its index
 RARE_SHARE = 0.05  # the default N: at most this share of held-out real pieces copy a longer run
 MIN_DEFAULT = 8  # never below this many notes, however few held-out pieces there are
 NO_HELD_OUT_DEFAULT = 16  # without held-out pieces: eval's shorter run length
+# With fewer held-out pieces than 1 / RARE_SHARE the rule can only say "as long as the most copying piece":
+# one of Freedoom Phase 1's 6 held-out pieces shares a 32-note run with the training side, which set N
+# to 32, and 1 of 100 takes then shared a 32-note run where no held-out take-length excerpt does. A
+# folder that small cannot show a long shared run to be its habit, so its N stays below eval's long run.
+SMALL_HELD_OUT_MAX = max(RUN_NOTES) - 1
 
 
 def default_max_copy(longest_runs: list[int]) -> int:
-    """The smallest N such that at most ``RARE_SHARE`` of the pieces copy a run of more than N notes."""
+    """The smallest N such that at most ``RARE_SHARE`` of the pieces copy a run of more than N notes (below
+    eval's long run, ``max(RUN_NOTES)``, when there are fewer than 1 / ``RARE_SHARE`` pieces to tell)."""
     if not longest_runs:
         return NO_HELD_OUT_DEFAULT
     runs = sorted(longest_runs)
-    return max(MIN_DEFAULT, int(runs[max(0, math.ceil((1 - RARE_SHARE) * len(runs)) - 1)]))
+    n = max(MIN_DEFAULT, int(runs[max(0, math.ceil((1 - RARE_SHARE) * len(runs)) - 1)]))
+    return min(n, SMALL_HELD_OUT_MAX) if len(runs) * RARE_SHARE < 1 else n
 
 
 def _check_complete(root: Path, found: int, listed: int) -> None:
