@@ -122,11 +122,14 @@ own-folders: setup
 	for f in $(OWN_FOLDERS); do $(PY) -m midigen corpus import wad /usr/share/games/doom/$$f.wad corpora/$$f || exit 1; done
 	for f in $(OWN_FOLDERS); do $(PY) -m midigen train --style $$f corpora/$$f --styles-dir build/styles || exit 1; done
 bench-own-folders: setup
+	mkdir -p bench/results/own
 	for f in $(OWN_FOLDERS); do \
-		$(PY) -m midigen eval --style $$f --styles-dir build/styles --samples 100 --bars 16 --seed 0 --json > bench/results/eval-$$f.json && \
-		$(PY) -m bench.band_bench --style $$f --styles-dir build/styles --takes 100 --bars 16 --side held-out && \
+		$(PY) -m midigen eval --style $$f --styles-dir build/styles --samples 100 --bars 16 --seed 0 --json > bench/results/own/eval-after-$$f.json && \
+		$(PY) -m bench.band_bench --style $$f --styles-dir build/styles --takes 100 --bars 16 --side held-out \
+			--json bench/results/own/band-after-$$f.json && \
 		$(PY) -m bench.long_take_bench --style $$f --styles-dir build/styles --takes 24 --bars 32 --windows 0.75:1 --side held-out \
-		|| exit 1; done
+			--json bench/results/own/long-after-$$f.json || exit 1; done
+	$(PY) -m bench.own_folders_table --labels after
 
 clean-cache:
 	rm -rf $${MIDIGEN_CACHE:-$$HOME/.cache/midigen}
