@@ -144,6 +144,8 @@ def test_a_take_s_instrumentation_is_drawn_in_the_corpus_s_proportions():
     assert all(len(take_parts(BAND, s, greedy=True)) == 3 for s in range(20))  # greedy: the commonest
     drawn = take_parts(BAND, 3, names=("guitar",))
     assert [(p.name, p.program) for p in drawn] == [("drums", DRUM_PROGRAM), ("guitar", 26), ("piano", 0), ("bass", 33)]
+    # of the instrumentations with a piano, the smallest: the parts asked for carry the texture
+    assert {tuple(p.name for p in take_parts(BAND, s, names=("piano",))) for s in range(40)} == {("drums", "piano", "bass")}
     # no instrumentation has a guitar and an upper voice: exactly those parts, in the style's order
     assert [p.name for p in take_parts(BAND, 3, names=("guitar", "upper"))] == ["upper", "guitar"]
 

@@ -11,7 +11,9 @@ range (``bench.restat`` refreshes a bundle's statistics from its corpus).
 A take is written in one instrumentation the corpus really has (``take_parts``): drawn from the corpus's
 instrumentations by how many pieces have each, from the take's seed (the commonest when sampling is
 greedy), among those the tokenizer can say. ``--parts`` keeps the parts it names: the instrumentation is
-drawn among those that have them all, or, where none has, is exactly those parts, in the style's order.
+drawn among the smallest of those that have them all (the model writes all of an instrumentation's parts,
+and in a big one the parts kept play little), or, where none has them all, is exactly those parts, in the
+style's order.
 """
 from __future__ import annotations
 
@@ -152,6 +154,8 @@ def take_parts(meta: dict, seed: int, names: tuple[str, ...] | None = None, gree
         rows = [(programs, n) for programs, n in rows if set(names) <= set(part_names(programs))]
         if not rows:
             return tuple(p for p in style_parts(meta) if p.name in names)
+        fewest = min(len(programs) for programs, _ in rows)  # the parts asked for carry the texture, not a big band
+        rows = [(programs, n) for programs, n in rows if len(programs) == fewest]
     return instrumentation_parts(meta, draw(rows, seed, "instrumentation", greedy))
 
 
