@@ -134,8 +134,9 @@ def _read_score(path: Path) -> list[LoadedPiece | Skipped]:
 
 def load_pieces(path: str | Path, key_profile: str = DEFAULT_KEY_PROFILE) -> list[LoadedPiece | Skipped]:
     """The pieces of one file in file order, as training sees them (the key decided from signature and notes,
-    the chords analysed, drum tracks first: ``piece.drums_first``): one for a MIDI file or a score, one per tune of an ABC book, a tune that
-    cannot be read as ``Skipped``. MidigenError naming the file when none of it can be read."""
+    the chords analysed, drum tracks first: ``piece.drums_first``): one for a MIDI file or a score, one per
+    tune of an ABC book, a tune that cannot be read as ``Skipped``. MidigenError naming the file when none
+    of it can be read."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:

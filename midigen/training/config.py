@@ -21,7 +21,7 @@ from ..tokens.vocab import VOCAB
 SCRATCH_LR, FINE_TUNE_LR = 1e-3, 3e-4
 DEFAULT_MINUTES = 10.0  # the budget when neither steps nor minutes is given: a CPU run fits a coffee break
 EVAL_EVERY_STEPS = 250  # validation interval of a run of fixed steps (a budget run plans its own)
-KEEP_CHOICES = ("best", "last")
+KEEP_CHOICES = ("best", "last")  # the weights a run installs (TrainConfig.keep)
 MAX_WARMUP_STEPS = 100  # warm-up is a tenth of the steps, at most this; also the ramp before a budget's plan
 
 
