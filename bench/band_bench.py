@@ -4,7 +4,8 @@ Per piece: notes per quarter note, polyphony (notes sounding at each onset), the
 nothing starts, the drums' groove consistency (1 - mean Hamming distance of successive bars' onset
 patterns), the share of drum hits on kick, snare and hi-hat/ride, and whether drums and bass still play
 in the last quarter of the piece (parts dropping out when the sampler's window slides is a known
-failure), whether a piece has a drum part, and whether its drums play at all. Means over pieces with 95 % bootstrap intervals. The real
+failure), whether a piece has a drum part, and whether its drums play at all; and the share of drum hits on
+sounds the training pieces hardly use (a drum track playing another part's notes). Means over pieces with 95 % bootstrap intervals. The real
 side is the corpus's test pieces, or all its held-out ones (``--side held-out``: valid and test, for a
 small folder whose test side is three pieces). Real pieces are cut to their first N bars, as ``eval`` cuts
 them; beside that, every N-bar section of them (bars 1-16, 17-32, ...): a take is written like a training
@@ -83,6 +84,22 @@ def summarize(rows: list[dict[str, float]], seed: int = 0) -> dict[str, dict]:
 
 
 SIDES = ("test", "held-out")
+KIT_MIN_SHARE = 0.002  # a drum sound the training pieces give fewer of their drum hits than this is off the kit
+
+
+def drum_hits(pieces: list[Piece]) -> np.ndarray:
+    """(128,) count of drum hits on each GM percussion key over the pieces."""
+    counts = np.zeros(128, dtype=np.int64)
+    for p in pieces:
+        drums = [t for t, track in enumerate(p.tracks) if track.is_drum]
+        counts += np.bincount(p.notes[np.isin(p.notes[:, TRACK], drums), PITCH], minlength=128)[:128]
+    return counts
+
+
+def off_kit_share(pieces: list[Piece], kit: np.ndarray) -> float:
+    """The share of the pieces' drum hits on sounds outside ``kit`` ((128,) bool)."""
+    hits = drum_hits(pieces)
+    return float(hits[~kit].sum() / hits.sum()) if hits.sum() else float("nan")
 
 
 def sections(piece: Piece, bars: int) -> list[Piece]:
@@ -106,9 +123,13 @@ def run(style: str, takes: int, bars: int, seed: int, styles_dir=None, side: str
     section_rows = [band_figures(s) for p in real_pieces for s in sections(p, bars)]
     generated = generate(bundle, takes, (bars,), seed)
     take_rows = [band_figures(s.piece) for s in generated]
+    train_hits = drum_hits(real.pieces(real.train))
+    kit = train_hits >= KIT_MIN_SHARE * max(train_hits.sum(), 1)
     return {"style": style, "bars": bars, "takes": len(take_rows), "real_pieces": len(real_rows), "side": side,
             "generated": summarize(take_rows), "real": summarize(real_rows), "real_sections": summarize(section_rows),
-            "real_section_count": len(section_rows)}
+            "real_section_count": len(section_rows),
+            "off_kit_drum_hits": {"generated": off_kit_share([s.piece for s in generated], kit), "real": off_kit_share(real_pieces, kit),
+                                  "kit": np.flatnonzero(kit).tolist()}}
 
 
 def report(r: dict) -> list[str]:
@@ -120,6 +141,10 @@ def report(r: dict) -> list[str]:
         lines.append(f"  {name:26s} generated {g['mean']:7.3f} [{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}]   "
                      f"real {real['mean']:7.3f} [{real['ci95'][0]:.3f}, {real['ci95'][1]:.3f}]"
                      + (f"   sections {section['mean']:7.3f}" if section else ""))
+    if "off_kit_drum_hits" in r:
+        off = r["off_kit_drum_hits"]
+        lines.append(f"  {'off_kit_drum_hits':26s} generated {off['generated']:7.3f}   real {off['real']:7.3f}   "
+                     f"(sounds under {KIT_MIN_SHARE:.1%} of the training pieces' drum hits)")
     return lines
 
 
