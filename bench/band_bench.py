@@ -84,6 +84,17 @@ def summarize(rows: list[dict[str, float]], seed: int = 0) -> dict[str, dict]:
 
 
 SIDES = ("test", "held-out")
+# Issue 17's goals on these figures: figure -> (what a table calls it, the goal, its test on (take mean, real mean)).
+BAND_GOALS = {
+    "notes_per_quarter": ("notes per quarter", "within 20 %", lambda g, r: abs(g / r - 1) <= 0.20),
+    "polyphony": ("polyphony", "within 20 %", lambda g, r: abs(g / r - 1) <= 0.20),
+    "empty_beats": ("silent beats", "<= 2x real", lambda g, r: g <= 2 * r + 1e-9),
+    "drum_groove_consistency": ("drum groove consistency", "within 0.05", lambda g, r: abs(g - r) <= 0.05),
+    "kick_share": ("kick share", "±0.10", lambda g, r: abs(g - r) <= 0.10),
+    "snare_share": ("snare share", "±0.10", lambda g, r: abs(g - r) <= 0.10),
+    "hat_ride_share": ("hi-hat/ride share", "±0.10", lambda g, r: abs(g - r) <= 0.10),
+    "drums_play": ("takes with a drum part whose drums play", "1.0", lambda g, r: g >= 1.0),
+}
 KIT_MIN_SHARE = 0.002  # a drum sound the training pieces give fewer of their drum hits than this is off the kit
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench.band_bench import BAND_GOALS
 from bench.common import RESULTS
 
 OWN = RESULTS / "own"
@@ -40,21 +41,8 @@ ROWS = [
      lambda e, b, l: e["distribution"]["mean"]["ceiling"]["value"], ">= 0.85", lambda g, r: g >= 0.85),
     ("real-vs-generated accuracy", lambda e, b, l: e["style_match"]["real_vs_generated"]["accuracy"]["value"], None, "<= 0.70",
      lambda g, r: g <= 0.70),
-    ("notes per quarter", lambda e, b, l: _band(b, "notes_per_quarter"), lambda e, b, l: _band(b, "notes_per_quarter", "real"),
-     "within 20 %", _ratio(0.20)),
-    ("polyphony", lambda e, b, l: _band(b, "polyphony"), lambda e, b, l: _band(b, "polyphony", "real"), "within 20 %", _ratio(0.20)),
-    ("silent beats", lambda e, b, l: _band(b, "empty_beats"), lambda e, b, l: _band(b, "empty_beats", "real"), "<= 2x real",
-     lambda g, r: g <= 2 * r),
-    ("drum groove consistency", lambda e, b, l: _band(b, "drum_groove_consistency"),
-     lambda e, b, l: _band(b, "drum_groove_consistency", "real"), "within 0.05", lambda g, r: abs(g - r) <= 0.05),
-    ("kick share", lambda e, b, l: _band(b, "kick_share"), lambda e, b, l: _band(b, "kick_share", "real"), "±0.10",
-     lambda g, r: abs(g - r) <= 0.10),
-    ("snare share", lambda e, b, l: _band(b, "snare_share"), lambda e, b, l: _band(b, "snare_share", "real"), "±0.10",
-     lambda g, r: abs(g - r) <= 0.10),
-    ("hi-hat/ride share", lambda e, b, l: _band(b, "hat_ride_share"), lambda e, b, l: _band(b, "hat_ride_share", "real"), "±0.10",
-     lambda g, r: abs(g - r) <= 0.10),
-    ("takes with a drum part whose drums play", lambda e, b, l: _band(b, "drums_play"), lambda e, b, l: _band(b, "drums_play", "real"),
-     "1.0", lambda g, r: g >= 1.0),
+    *[(label, lambda e, b, l, n=name: _band(b, n), lambda e, b, l, n=name: _band(b, n, "real"), goal, test)
+      for name, (label, goal, test) in BAND_GOALS.items()],
     ("32 bars: parts of bars 1-4 still in the last 4", lambda e, b, l: _long(l, "parts_stay"),
      lambda e, b, l: l.get("real", {}).get("parts_stay", {}).get("mean"), ">= real", lambda g, r: g >= r),
     ("32 bars: top part's mean interval", lambda e, b, l: _long(l, "top_part_interval"),

@@ -66,8 +66,9 @@ class Lump:
     data: bytes
 
 
-def read_lumps(path: Path) -> list[Lump]:
-    """The lumps of a WAD in directory order; MidigenError naming the file for anything that is not one."""
+def read_lumps(path: Path) -> tuple[list[Lump], str]:
+    """(the lumps of a WAD in directory order, the file's SHA-256); MidigenError naming the file for anything
+    that is not one."""
     try:
         size = path.stat().st_size
         if size > MAX_WAD_BYTES:
@@ -89,7 +90,7 @@ def read_lumps(path: Path) -> list[Lump]:
         if length < 0 or offset < 0 or offset + length > len(data):
             raise file_error(path, f"lump {i} ({name}) lies outside the file (bytes {offset}-{offset + length} of {len(data)})")
         lumps.append(Lump(name, data[offset:offset + length]))
-    return lumps
+    return lumps, hashlib.sha256(data).hexdigest()
 
 
 def _safe(text: str) -> str:
@@ -111,8 +112,9 @@ def import_wads(wads: list[str | Path], out_dir: str | Path, *, name: str | None
     entries, failed, duplicates, seen = [], [], [], {}
     written = kept = 0
     for path in paths:
-        wad_sha, known = hashlib.sha256(path.read_bytes()).hexdigest(), _known(path)
-        for lump in lumps_of[path]:
+        lumps, wad_sha = lumps_of[path]
+        known = _known(path)
+        for lump in lumps:
             source = f"{path.name}:{lump.name}"
             if lump.data.startswith(MUS_MAGIC):
                 failed.append({"source": source, "reason": "DMX MUS format, not MIDI (convert it to MIDI first)"})
