@@ -164,11 +164,14 @@ def build_dataset(root: str | Path, *, cache_dir: str | Path | None = None, work
     old = _load_index(store)
     old_tokens = np.memmap(store / "tokens.bin", dtype=np.int16, mode="r") if (store / "tokens.bin").exists() and old["records"] else None
     old_melody = np.memmap(store / "melody.bin", dtype=np.int8, mode="r") if (store / "melody.bin").exists() and old["records"] else None
-    cached: dict[str, list[tuple[str, dict | str]]] = {}  # sha1 -> [(tune, record or reason)], as _tokenize_file
+    # sha1 -> {tune: record or reason}, as _tokenize_file gives them. Files with the same bytes (a collection
+    # that holds a tune twice) share one entry per tune: listing each copy's records under the sha would give
+    # every copy all of them, and the pieces of a duplicated file would double at each rebuild.
+    cached: dict[str, dict[str, dict | str]] = {}
     for r in old["records"]:
-        cached.setdefault(r["sha1"], []).append((r.get("tune", ""), r))
+        cached.setdefault(r["sha1"], {}).setdefault(r.get("tune", ""), r)
     for s in old["skipped"]:
-        cached.setdefault(s["sha1"], []).append((s.get("tune", ""), s["reason"]))
+        cached.setdefault(s["sha1"], {}).setdefault(s.get("tune", ""), s["reason"])
 
     shas = []
     for f in files:
@@ -209,7 +212,7 @@ def build_dataset(root: str | Path, *, cache_dir: str | Path | None = None, work
                 skipped.append(Skipped(str(f), f"cannot read: {sha.split(':', 1)[1]}"))
                 continue
             if sha in cached:
-                results = [(tune, x if isinstance(x, str) else _cached_entry(x, old_tokens, old_melody)) for tune, x in cached[sha]]
+                results = [(tune, x if isinstance(x, str) else _cached_entry(x, old_tokens, old_melody)) for tune, x in cached[sha].items()]
             else:
                 results = fresh[str(f)]
             if isinstance(results, str):  # the whole file
