@@ -62,25 +62,22 @@ corpora: setup
 
 # Rebuild the shipped style bundles with the recipes that made them (styles/README.md has the timings; the
 # corpora are read with today's reader, so the tokens can differ where it changed). First the folk/chorale
-# base from five corpora (build/styles/folk-base, not shipped) and bach-chorales fine-tuned from it; then the
-# band base (styles/base), that folk base continued on bach + irish (so it keeps them) and the five MMA
-# genre groups; then the folk styles re-fine-tuned from it (styles/README.md says why bach stays on the folk
-# base): irish-folk, which the band base saw again, 150 steps; fiddle, chinese-folk and german-folk, which it
-# did not, 300 (chinese-folk 500: at 150 they stayed 1.7-2.2 % above the folk-base fine-tunes' bits/note);
-# jazz and latin.
+# base from five corpora (build/styles/folk-base, not shipped); then the band base (styles/base), that folk
+# base continued on bach + irish (so it keeps them) and the five MMA genre groups; then every folk style
+# fine-tuned from it: irish-folk 150 steps; bach-chorales, fiddle and german-folk 300 and chinese-folk 500
+# (at 150 fiddle, chinese and german stayed 1.7-2.2 % above their folk-base fine-tunes' bits/note and bach lost
+# 2.6 % of its eval overlap; at 300/500 every one is better: styles/README.md); then jazz and latin.
 # Palestrina is not shipped (its encodings' licence reserves derivative formats); bench/finetune_bench.py
 # uses it as the unseen style.
 FOLK_CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chinese
 FOLK_BASE_TRAINING := --from none --size small --steps 1500 --batch-size 8 --seq-len 512 --eval-every 250 --seed 0 --styles-dir build/styles
 FINE_TUNING := --steps 150 --batch-size 8 --seq-len 512 --eval-every 50 --seed 0 --styles-dir styles
-FROM_FOLK_BASE := bach-chorales:bach-chorales
 FROM_BAND_BASE := irish-folk:irish-oneills
 RETUNING := --steps 300 --batch-size 8 --seq-len 512 --eval-every 100 --seed 0 --styles-dir styles
-RETUNED_FROM_BAND_BASE := fiddle:fiddle-ryans german-folk:essen-german
+RETUNED_FROM_BAND_BASE := bach-chorales:bach-chorales fiddle:fiddle-ryans german-folk:essen-german
 styles: setup band-corpora
 	for c in $(FOLK_CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
 	$(PY) -m midigen train --style folk-base $(addprefix corpora/,$(FOLK_CORPORA)) $(FOLK_BASE_TRAINING)
-	for s in $(FROM_FOLK_BASE); do MIDIGEN_STYLES=build/styles $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from folk-base $(FINE_TUNING) || exit 1; done
 	$(MAKE) band-base
 	for s in $(FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(FINE_TUNING) || exit 1; done
 	for s in $(RETUNED_FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(RETUNING) || exit 1; done
