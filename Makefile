@@ -73,15 +73,15 @@ FOLK_CORPORA := bach-chorales irish-oneills fiddle-ryans essen-german essen-chin
 FOLK_BASE_TRAINING := --from none --size small --steps 1500 --batch-size 8 --seq-len 512 --eval-every 250 --seed 0 --styles-dir build/styles
 FINE_TUNING := --steps 150 --batch-size 8 --seq-len 512 --eval-every 50 --seed 0 --styles-dir styles
 FROM_BAND_BASE := irish-folk:irish-oneills
-RETUNING := --steps 300 --batch-size 8 --seq-len 512 --eval-every 100 --seed 0 --styles-dir styles
+RETUNING := --batch-size 8 --seq-len 512 --eval-every 100 --seed 0 --styles-dir styles
 RETUNED_FROM_BAND_BASE := bach-chorales:bach-chorales fiddle:fiddle-ryans german-folk:essen-german
 styles: setup band-corpora
 	for c in $(FOLK_CORPORA); do $(PY) -m midigen corpus import music21 $$c corpora/$$c || exit 1; done
 	$(PY) -m midigen train --style folk-base $(addprefix corpora/,$(FOLK_CORPORA)) $(FOLK_BASE_TRAINING)
 	$(MAKE) band-base
 	for s in $(FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(FINE_TUNING) || exit 1; done
-	for s in $(RETUNED_FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base $(RETUNING) || exit 1; done
-	$(PY) -m midigen train --style chinese-folk corpora/essen-chinese --from base $(RETUNING) --steps 500
+	for s in $(RETUNED_FROM_BAND_BASE); do $(PY) -m midigen train --style $${s%%:*} corpora/$${s#*:} --from base --steps 300 $(RETUNING) || exit 1; done
+	$(PY) -m midigen train --style chinese-folk corpora/essen-chinese --from base --steps 500 $(RETUNING)
 	$(MAKE) style-jazz style-latin side-files
 
 # The band corpora: every MMA genre rendered once (corpus import mma, with its split by chart), then five

@@ -39,8 +39,7 @@ def run(corpus_dir: Path, style_dirs: list[Path], seed: int = 0) -> dict:
                                 "from_style": bundle.meta["training"].get("from_style"),
                                 "bits_per_note": round(plain.bits_per_note, 4),
                                 "masked_bits_per_note": round(masked.bits_per_note, 4)}
-    sizes = {name: len(getattr(corpus.split, name)) for name in ("train", "valid", "test")}
-    return {"corpus": str(corpus_dir), "seed": seed, "split": sizes, "rows": rows}
+    return {"corpus": str(corpus_dir), "seed": seed, "split": corpus.split.sizes(), "rows": rows}
 
 
 def report(result: dict) -> list[str]:
